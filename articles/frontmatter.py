@@ -1,0 +1,341 @@
+"""Front matter files -> typed records. Pure: no database, no rendering.
+
+The format is the one the editors' previous CMS writes (see the corpus README): YAML
+between two ``---`` lines, then a body (``&nbsp;`` in every corpus file). Parsing uses
+PyYAML's safe loader (the C one when PyYAML was built with libyaml), never a loader that
+builds Python objects. Every problem is one ``FrontMatterError`` naming file and line.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+try:
+    SafeLoader = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    SafeLoader = yaml.SafeLoader
+
+#: Keys the model stores in fields of its own; everything else is kept in ``extra``.
+KNOWN_KEYS = (
+    "id",
+    "date",
+    "title",
+    "article_title",
+    "date_format",
+    "post_on_text",
+    "seo",
+    "author",
+    "question",
+    "answer",
+    "subject",
+    "file_name",
+    "url",
+    "score",
+    "related_article1",
+    "related_article2",
+    "related_article3",
+    "related_article4",
+    "related_article5",
+    "no_index",
+)
+SEO_KEYS = ("title", "page_description", "page_keywords")
+RELATED_KEYS = tuple(f"related_article{n}" for n in range(1, 6))
+REQUIRED_KEYS = ("url", "question", "answer", "subject", "date")
+
+#: ``/learn/<subject slug>/questions/<slug>``, the shape of every corpus ``url``.
+URL_RE = re.compile(r"^/learn/(?P<subject>[a-z0-9]+(?:-[a-z0-9]+)*)/questions/(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)$")
+
+#: Upper bounds of the model's columns (characters).
+MAX_LENGTHS = {"title": 300, "article_title": 300, "question": 300, "slug": 255}
+
+#: Files larger than this are refused before parsing (bytes). The largest corpus file is 7.8 KB.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
+
+class FrontMatterError(ValueError):
+    """One file that cannot be imported: ``path``, 1-based ``line`` (or None), ``message``."""
+
+    def __init__(self, path, message, line=None, key=None):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        self.key = key  # top-level key at fault, used to find the line when unknown
+        super().__init__(str(self))
+
+    def __str__(self):
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RelatedRecord:
+    position: int
+    title: str
+    url: str
+    subject_name: str = ""
+    source_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """One parsed file. ``answer_raw`` is as written (newlines as backslash-n)."""
+
+    path: str
+    source_hash: str
+    subject_slug: str
+    slug: str
+    subject_name: str
+    source_id: int | None
+    title: str
+    article_title: str
+    question: str
+    answer_raw: str
+    date: datetime.date
+    date_format: str
+    post_on_text: str
+    author: str
+    file_name: str
+    seo_title: str
+    seo_description: str
+    seo_keywords: str
+    score: float | None
+    no_index: bool
+    related: tuple[RelatedRecord, ...] = ()
+    extra: dict = field(default_factory=dict)
+    keys: tuple[str, ...] = ()
+    body: str = ""
+
+    @property
+    def url(self):
+        return f"/learn/{self.subject_slug}/questions/{self.slug}"
+
+
+def split_front_matter(text, path="<string>"):
+    """Split a file's text into ``(yaml_text, body, first_yaml_line)``.
+
+    ``first_yaml_line`` is the 1-based line number of the YAML's first line in the file,
+    so YAML error marks can be reported as file lines. Raises FrontMatterError when the
+    opening or closing ``---`` is missing.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].rstrip() != "---":
+        raise FrontMatterError(
+            path, "the file must start with a '---' line opening the front matter", line=1
+        )
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() == "---":
+            return "".join(lines[1:index]), "".join(lines[index + 1 :]), 2
+    raise FrontMatterError(
+        path, "no closing '---' line after the front matter; add one before the body", line=1
+    )
+
+
+def _text(data, key, path, required=False, default="", parent=None):
+    value = data.get(key, default)
+    name = f"{parent}.{key}" if parent else key
+    if value is None:
+        value = default
+    if isinstance(value, (bool, list, dict)):
+        raise FrontMatterError(
+            path, f"'{name}' must be text, not {type(value).__name__}", key=parent or key
+        )
+    if isinstance(value, (int, float, datetime.date)):
+        value = str(value)
+    if required and not value.strip():
+        raise FrontMatterError(path, f"'{name}' is empty; it is required", key=parent or key)
+    limit = MAX_LENGTHS.get(key) if parent is None else None
+    if limit and len(value) > limit:
+        raise FrontMatterError(
+            path, f"'{name}' is {len(value)} characters long; the limit is {limit}", key=key
+        )
+    return value
+
+
+def _key_line(yaml_text, key, first_line):
+    """1-based file line of a top-level ``key:`` in the front matter, or None."""
+    match = re.search(rf"^{re.escape(key)}\s*:", yaml_text, flags=re.MULTILINE)
+    if not match:
+        return None
+    return yaml_text.count("\n", 0, match.start()) + first_line
+
+
+def _int_or_none(value, key, path):
+    top = key.split(".")[0]
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise FrontMatterError(path, f"'{key}' must be a whole number, not {value!r}", key=top)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FrontMatterError(
+            path, f"'{key}' must be a whole number, not {value!r}", key=top
+        ) from None
+
+
+def _date(value, path):
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return datetime.date.fromisoformat(text[:10])
+        except ValueError:
+            pass
+    raise FrontMatterError(
+        path, f"'date' must be a date written as YYYY-MM-DD, not {value!r}", key="date"
+    )
+
+
+def _related(data, path):
+    links = []
+    for position, key in enumerate(RELATED_KEYS, start=1):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise FrontMatterError(
+                path, f"'{key}' must be a map with id, title, subject and url", key=key
+            )
+        url = value.get("url")
+        if not isinstance(url, str) or not url.strip():
+            raise FrontMatterError(path, f"'{key}' has no url", key=key)
+        links.append(
+            RelatedRecord(
+                position=position,
+                title=_text(value, "title", path, parent=key),
+                url=url.strip(),
+                subject_name=_text(value, "subject", path, parent=key),
+                source_id=_int_or_none(value.get("id"), f"{key}.id", path),
+            )
+        )
+    return tuple(links)
+
+
+def parse_bytes(data, path="<string>"):
+    """Parse one file's bytes into an ArticleRecord.
+
+    ``data``: the file's bytes, UTF-8 (a byte-order mark is accepted). Raises
+    FrontMatterError for anything that cannot become an article: not UTF-8, no front
+    matter, invalid YAML (with its line), unsafe tags, a missing or mistyped field.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        raise FrontMatterError(
+            path, f"the file is {len(data)} bytes; the limit is {MAX_FILE_BYTES}"
+        )
+    source_hash = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise FrontMatterError(
+            path, f"bytes that are not UTF-8 at offset {error.start}; save the file as UTF-8",
+            line=line,
+        ) from None
+    yaml_text, body, first_line = split_front_matter(text, path)
+    try:
+        data_map = yaml.load(yaml_text, Loader=SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        line = mark.line + first_line if mark is not None else None
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise FrontMatterError(path, f"invalid YAML: {problem}", line=line) from None
+    if not isinstance(data_map, dict):
+        raise FrontMatterError(
+            path, "the front matter must be a map of keys to values", line=first_line
+        )
+    try:
+        return record_from_mapping(data_map, path=path, source_hash=source_hash, body=body)
+    except FrontMatterError as error:
+        if error.line is None and error.key:
+            error.line = _key_line(yaml_text, error.key, first_line)
+        raise
+
+
+def record_from_mapping(data, path="<string>", source_hash="", body=""):
+    """Validate a loaded front matter map and build an ArticleRecord (see parse_bytes)."""
+    missing = [key for key in REQUIRED_KEYS if key not in data or data[key] in (None, "")]
+    if missing:
+        raise FrontMatterError(path, f"missing required field(s): {', '.join(missing)}")
+    url = data["url"]
+    if not isinstance(url, str):
+        raise FrontMatterError(path, f"'url' must be text, not {type(url).__name__}", key="url")
+    match = URL_RE.match(url.strip())
+    if not match:
+        raise FrontMatterError(
+            path,
+            f"'url' must look like /learn/<subject>/questions/<slug> in lower case, not {url!r}",
+            key="url",
+        )
+    if len(match["slug"]) > MAX_LENGTHS["slug"]:
+        raise FrontMatterError(
+            path, f"the slug is longer than {MAX_LENGTHS['slug']} characters", key="url"
+        )
+    seo = data.get("seo") or {}
+    if not isinstance(seo, dict):
+        raise FrontMatterError(
+            path, "'seo' must be a map with title, page_description, page_keywords", key="seo"
+        )
+    answer = data["answer"]
+    if not isinstance(answer, str):
+        raise FrontMatterError(
+            path, f"'answer' must be text, not {type(answer).__name__}", key="answer"
+        )
+    score = data.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+        raise FrontMatterError(path, f"'score' must be a number, not {score!r}", key="score")
+    no_index = data.get("no_index", False)
+    if not isinstance(no_index, bool):
+        raise FrontMatterError(
+            path, f"'no_index' must be true or false, not {no_index!r}", key="no_index"
+        )
+
+    extra = {key: value for key, value in data.items() if key not in KNOWN_KEYS}
+    seo_extra = {key: value for key, value in seo.items() if key not in SEO_KEYS}
+    if seo_extra:
+        extra["seo"] = seo_extra
+    question = _text(data, "question", path, required=True)
+    title = _text(data, "title", path) or question
+    return ArticleRecord(
+        path=str(path),
+        source_hash=source_hash,
+        subject_slug=match["subject"],
+        slug=match["slug"],
+        subject_name=_text(data, "subject", path, required=True).strip(),
+        source_id=_int_or_none(data.get("id"), "id", path),
+        title=title,
+        article_title=_text(data, "article_title", path),
+        question=question,
+        answer_raw=answer,
+        date=_date(data["date"], path),
+        date_format=_text(data, "date_format", path) or "MMM DD, YYYY",
+        post_on_text=_text(data, "post_on_text", path) or "Posted on",
+        author=_text(data, "author", path),
+        file_name=_text(data, "file_name", path),
+        seo_title=_text(seo, "title", path, parent="seo"),
+        seo_description=_text(seo, "page_description", path, parent="seo"),
+        seo_keywords=_text(seo, "page_keywords", path, parent="seo"),
+        score=float(score) if score is not None else None,
+        no_index=no_index,
+        related=_related(data, path),
+        extra=extra,
+        keys=tuple(data.keys()),
+        body=body,
+    )
+
+
+def parse_file(path):
+    """Read and parse one file (see parse_bytes). OSError becomes FrontMatterError."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise FrontMatterError(path, f"cannot read the file: {error.strerror}") from None
+    return parse_bytes(data, path)

@@ -1,0 +1,203 @@
+"""Subjects, articles and their related links: the rows a page is built from.
+
+An article's public address is ``/learn/<subject slug>/questions/<slug>`` (the corpus's
+``url``); that pair is its identity for imports. The answer is stored twice: the Markdown
+source and the HTML rendered from it once, at save or import time, by articles.rendering.
+"""
+from django.db import models
+from django.urls import reverse
+
+from articles import rendering
+from articles.querysets import ArticleQuerySet, SubjectQuerySet
+
+
+class Subject(models.Model):
+    title = models.CharField(
+        max_length=200, help_text="Display name, as shown on /learn and in breadcrumbs."
+    )
+    slug = models.SlugField(
+        max_length=200, unique=True, help_text="The subject's part of every address."
+    )
+    listed = models.BooleanField(
+        default=True,
+        help_text=(
+            "Shown on /learn and offered to search engines. Unlisted subjects are still "
+            "served, with noindex."
+        ),
+    )
+    position = models.PositiveIntegerField(
+        default=0, help_text="Order on /learn: lower comes first."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = SubjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "title"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("articles:subject", kwargs={"subject": self.slug})
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="articles")
+    slug = models.SlugField(
+        max_length=255, help_text="The article's part of its address; unique in its subject."
+    )
+    source_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=(
+            "The front matter's id. Not unique: a cross-posted article keeps one id in "
+            "every subject it appears in."
+        ),
+    )
+    title = models.CharField(max_length=300)
+    article_title = models.CharField(max_length=300, blank=True)
+    question = models.CharField(max_length=300, help_text="Shown as the page's heading.")
+    answer = models.TextField(help_text="Markdown. Math: $…$, $$…$$, \\(…\\), \\[…\\].")
+    answer_html = models.TextField(
+        blank=True, editable=False, help_text="Rendered from the answer on save; never edited."
+    )
+    renderer_version = models.PositiveIntegerField(default=0, editable=False)
+    date = models.DateField(help_text="Shown after “Posted on”.")
+    date_format = models.CharField(
+        max_length=50, default="MMM DD, YYYY", help_text="moment.js-style, e.g. MMM DD, YYYY."
+    )
+    post_on_text = models.CharField(max_length=100, default="Posted on")
+    author = models.CharField(max_length=200, blank=True, default="QuickTakes")
+    subject_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The subject as the source file spells it (its case may differ).",
+    )
+    file_name = models.CharField(max_length=300, blank=True)
+    seo_title = models.CharField("SEO title", max_length=300, blank=True)
+    seo_description = models.TextField(
+        "SEO description", blank=True, help_text="Meta description; keep it under 160 characters."
+    )
+    seo_keywords = models.TextField("SEO keywords", blank=True, help_text="Comma-separated.")
+    score = models.FloatField(null=True, blank=True)
+    no_index = models.BooleanField(
+        "noindex", default=False, help_text="Keep this article out of search engines."
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PUBLISHED, db_index=True
+    )
+    extra_front_matter = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Front matter keys this model does not know, kept as written.",
+    )
+    front_matter_keys = models.JSONField(
+        default=list, blank=True, editable=False, help_text="The source file's key order."
+    )
+    body = models.TextField(
+        blank=True, default="", help_text="Text after the front matter, kept as written."
+    )
+    source_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_index=True,
+        editable=False,
+        help_text="SHA-256 of the file this article was last imported from.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "question"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject", "slug"], name="article_unique_slug_per_subject"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["subject", "status", "-date", "question"], name="article_subject_listing"
+            ),
+            models.Index(fields=["-date", "-id"], name="article_newest"),
+        ]
+
+    def __str__(self):
+        return self.question
+
+    def get_absolute_url(self):
+        return reverse(
+            "articles:detail", kwargs={"subject": self.subject.slug, "slug": self.slug}
+        )
+
+    def save(self, *args, **kwargs):
+        """Render the answer to stored HTML when it changed or the renderer is newer."""
+        if (
+            self.renderer_version != rendering.RENDERER_VERSION
+            or self.answer != getattr(self, "_rendered_answer", None)
+        ):
+            self.render()
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "answer_html", "renderer_version"}
+        super().save(*args, **kwargs)
+
+    def render(self):
+        """Set ``answer_html`` from ``answer`` with the current renderer. Does not save."""
+        self.answer_html = rendering.render_markdown(self.answer).html
+        self.renderer_version = rendering.RENDERER_VERSION
+        self._rendered_answer = self.answer
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The stored HTML matches the stored answer; remember which answer that was.
+        if "answer" in field_names:
+            instance._rendered_answer = instance.answer
+        return instance
+
+
+class RelatedLink(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="related_links")
+    position = models.PositiveSmallIntegerField(help_text="1 to 5, the order shown.")
+    title = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, help_text="Address as written in the source file.")
+    subject_name = models.CharField(max_length=200, blank=True)
+    source_id = models.BigIntegerField(null=True, blank=True)
+    target = models.ForeignKey(
+        Article,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="incoming_links",
+        help_text="The article the url leads to; empty when no article stands there.",
+    )
+
+    class Meta:
+        ordering = ["article", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "position"], name="related_link_unique_position"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(position__gte=1, position__lte=5),
+                name="related_link_position_1_to_5",
+            ),
+        ]
+        indexes = [models.Index(fields=["url"], name="related_link_url")]
+
+    def __str__(self):
+        return f"{self.position}. {self.title}"
+
+    @property
+    def is_dangling(self):
+        return self.target_id is None

@@ -1,0 +1,202 @@
+"""Settings for QuickTakes Learn, read from the environment.
+
+Variables: ``DATABASE_URL`` (dj-database-url syntax; an SQLite file in the project when
+unset), ``SECRET_KEY``, ``DEBUG``, ``ALLOWED_HOSTS`` (comma-separated), ``SITE_URL``
+(absolute base for canonical links and feeds), ``REDIS_URL`` (shared cache when set).
+"""
+from pathlib import Path
+import os
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", default=False)
+# The development key only works while DEBUG is on; production must set SECRET_KEY.
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SITE_NAME = "QuickTakes Learn"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
+    "markdownify",
+    "articles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "quicktakes.urls"
+WSGI_APPLICATION = "quicktakes.wsgi.application"
+# Public paths have no trailing slash (the corpus's `url` values); a slash variant is
+# redirected by the URLconf, so CommonMiddleware must not add one.
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "articles.context_processors.site",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers go on while an import writes; IMMEDIATE takes the write lock at
+    # BEGIN so two writers wait on the busy timeout instead of failing mid-transaction.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                "PRAGMA foreign_keys=ON;"
+            ),
+        }
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if os.environ.get("REDIS_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": "quicktakes",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "quicktakes",
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Python-Markdown and bleach settings for answers, used by articles.rendering through
+# django-markdownify's function. The allow-list lives there too.
+MARKDOWNIFY = {
+    "answers": {
+        "MARKDOWN_EXTENSIONS": [
+            "articles.rendering:AnswerExtension",
+            "markdown.extensions.tables",
+            "markdown.extensions.toc",
+            "markdown.extensions.codehilite",
+            "mdx_truly_sane_lists",
+        ],
+        "MARKDOWN_EXTENSION_CONFIGS": {
+            # align="center" rather than a style attribute: no inline CSS to allow.
+            "markdown.extensions.tables": {"use_align_attribute": True},
+            "markdown.extensions.codehilite": {
+                "css_class": "highlight",
+                "guess_lang": False,
+                "use_pygments": True,
+            },
+            # GitHub nests a list under the item's text column: 2 spaces under "- ".
+            "mdx_truly_sane_lists": {"nested_indent": 2},
+        },
+        "WHITELIST_TAGS": [
+            "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+            "strong", "em", "code", "pre", "div", "span", "a", "ul", "ol", "li",
+            "table", "thead", "tbody", "tr", "th", "td",
+        ],
+        "WHITELIST_ATTRS": {
+            "a": ["href", "title", "rel"],
+            "ol": ["start"],
+            "th": ["align"],
+            "td": ["align"],
+            "div": ["class"],
+            "span": ["class"],
+            "code": ["class"],
+            **{f"h{level}": ["id"] for level in range(1, 7)},
+        },
+        "WHITELIST_STYLES": [],
+        "WHITELIST_PROTOCOLS": ["http", "https", "mailto"],
+        # Escape, never drop, what is not allowed: a reader sees it as text.
+        "STRIP": False,
+        # No linkify: bleach's TLD list turns `main.py` or `file.sh` into links.
+        "LINKIFY_TEXT": {"PARSE_URLS": False},
+    }
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "articles": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    },
+}

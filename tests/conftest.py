@@ -1,0 +1,96 @@
+"""Shared fixtures: the sample site imported from fixtures/, the shared corpus path."""
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = PROJECT_ROOT / "fixtures"
+#: The real corpus lives beside the project, never inside it; tests that need it skip
+#: when it is absent.
+CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Manifest storage needs collectstatic; tests render templates without it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.SITE_URL = "https://learn.example.com"
+
+
+@pytest.fixture
+def corpus():
+    if not (CORPUS / "learn").is_dir():
+        pytest.skip("the shared corpus is absent")
+    return CORPUS
+
+
+@pytest.fixture
+def sample_site(db):
+    """The fixtures/ articles imported with their subjects file; returns the report."""
+    from articles.importing import import_paths
+
+    report = import_paths([FIXTURES / "learn"], subjects_file=FIXTURES / "subjects.json", workers=1)
+    assert not report.errors, report.errors
+    return report
+
+
+@pytest.fixture
+def write_article(tmp_path):
+    """Write a front matter file from keyword overrides; returns its Path."""
+
+    def write(slug="a-question", subject="mathematics", subject_name="Mathematics", **fields):
+        values = {
+            "_schema": "default",
+            "id": 1,
+            "date": "2024-11-29",
+            "title": "A question?",
+            "article_title": "A question?",
+            "date_format": "MMM DD, YYYY",
+            "post_on_text": "Posted on",
+            "author": "QuickTakes",
+            "question": "A question?",
+            "answer": "An answer.",
+            "subject": subject_name,
+            "file_name": f"{slug}.md",
+            "url": f"/learn/{subject}/questions/{slug}",
+        }
+        values.update(fields)
+        lines = ["---"]
+        for key, value in values.items():
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                lines.append(f"{key}:")
+                lines.extend(f"    {k}: {v}" for k, v in value.items())
+            elif key in {"title", "article_title", "question", "answer"}:
+                lines.append(f"{key}: >-\n    {value}")
+            else:
+                lines.append(f"{key}: {value}")
+        lines += ["---", "", "&nbsp;"]
+        folder = tmp_path / "learn" / subject
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{slug}.md"
+        path.write_text("\n".join(lines), encoding="utf-8")
+        return path
+
+    return write
+
+
+def run_import(*paths, **options):
+    """Call the import command; returns (stdout, stderr, exit status)."""
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+
+    out, err = StringIO(), StringIO()
+    status = 0
+    try:
+        call_command("import_articles", *map(str, paths), stdout=out, stderr=err, **options)
+    except CommandError as error:
+        status = error.returncode
+        err.write(str(error))
+    return out.getvalue(), err.getvalue(), status

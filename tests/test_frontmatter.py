@@ -1,0 +1,143 @@
+"""articles.frontmatter: bytes in, a record or one clear error out. No database."""
+import datetime
+
+import pytest
+
+from articles.frontmatter import FrontMatterError, parse_bytes, parse_file
+from tests.conftest import FIXTURES
+
+GOOD = b"""---
+_schema: default
+id: 64438
+date: 2024-11-29
+title: >-
+    What is X?
+article_title: >-
+    What is X?
+date_format: MMM DD, YYYY
+post_on_text: Posted on
+seo:
+  title: QuickTakes | Digital Media
+  page_description: >-
+    X explained.
+  page_keywords: >-
+    x, y
+author: QuickTakes
+question: >-
+    What is X?
+answer: >-
+    Line one.\\n\\nLine two with $q \\neq 0$.
+subject: Digital Media
+file_name: what-is-x.md
+url: /learn/digital-media/questions/what-is-x
+score: -1.0
+related_article1:
+    id: 64403
+    title: >-
+        What is Y?
+    subject: Health Studies
+    url: /learn/health-studies/questions/what-is-y
+colour: blue
+---
+
+&nbsp;"""
+
+
+def test_parses_every_field_of_a_corpus_style_file():
+    record = parse_bytes(GOOD, "what-is-x.md")
+    assert record.subject_slug == "digital-media"
+    assert record.slug == "what-is-x"
+    assert record.url == "/learn/digital-media/questions/what-is-x"
+    assert record.source_id == 64438
+    assert record.date == datetime.date(2024, 11, 29)
+    assert record.question == "What is X?"
+    assert record.seo_title == "QuickTakes | Digital Media"
+    assert record.seo_description == "X explained."
+    assert record.seo_keywords == "x, y"
+    assert record.score == -1.0
+    assert record.no_index is False
+    # Folded scalars keep backslash-n as two characters: decoding is the renderer's job.
+    assert record.answer_raw == "Line one.\\n\\nLine two with $q \\neq 0$."
+    assert [(l.position, l.url, l.source_id) for l in record.related] == [
+        (1, "/learn/health-studies/questions/what-is-y", 64403)
+    ]
+
+
+def test_unknown_keys_and_the_body_are_kept():
+    record = parse_bytes(GOOD, "what-is-x.md")
+    assert record.extra == {"_schema": "default", "colour": "blue"}
+    assert record.body == "\n&nbsp;"
+    assert record.keys[:3] == ("_schema", "id", "date")
+    assert record.keys[-1] == "colour"
+
+
+def test_source_hash_is_the_sha256_of_the_bytes():
+    import hashlib
+
+    assert parse_bytes(GOOD).source_hash == hashlib.sha256(GOOD).hexdigest()
+
+
+def test_a_byte_order_mark_is_accepted():
+    assert parse_bytes(b"\xef\xbb\xbf" + GOOD).slug == "what-is-x"
+
+
+def test_crlf_line_endings_are_accepted():
+    assert parse_bytes(GOOD.replace(b"\n", b"\r\n")).question == "What is X?"
+
+
+@pytest.mark.parametrize(
+    "data, line, words",
+    [
+        (b"title: x\n", 1, "must start with a '---' line"),
+        (b"---\ntitle: x\n", 1, "no closing '---'"),
+        (b"---\ntitle: Derivatives: the chain rule\n---\n", 2, "invalid YAML"),
+        (b"---\nx: !!python/object/apply:os.getcwd []\n---\n", 2, "could not determine a constructor"),
+        (b"---\ntitle: caf\xe9\n---\n", 2, "not UTF-8"),
+        (b"---\n- a list\n---\n", 2, "must be a map"),
+    ],
+)
+def test_bad_files_give_one_error_with_file_and_line(data, line, words):
+    with pytest.raises(FrontMatterError) as caught:
+        parse_bytes(data, "bad.md")
+    assert caught.value.path == "bad.md"
+    assert caught.value.line == line
+    assert words in str(caught.value)
+    assert str(caught.value).startswith(f"bad.md:{line}: ")
+
+
+def test_a_missing_required_field_is_named():
+    data = GOOD.replace(b"url: /learn/digital-media/questions/what-is-x\n", b"")
+    with pytest.raises(FrontMatterError, match="missing required field.*url"):
+        parse_bytes(data, "bad.md")
+
+
+def test_a_wrong_type_names_the_field_and_its_line():
+    data = GOOD.replace(b"subject: Digital Media", b"subject: [Digital Media]")
+    with pytest.raises(FrontMatterError) as caught:
+        parse_bytes(data, "bad.md")
+    assert "'subject' must be text, not list" in caught.value.message
+    assert caught.value.line == 22
+
+
+def test_a_url_not_under_learn_is_refused():
+    data = GOOD.replace(b"url: /learn/digital-media/questions/what-is-x", b"url: /elsewhere")
+    with pytest.raises(FrontMatterError, match="'url' must look like"):
+        parse_bytes(data, "bad.md")
+
+
+def test_a_quoted_date_and_a_timestamp_with_offset_become_dates():
+    quoted = parse_bytes(GOOD.replace(b"date: 2024-11-29", b'date: "2024-11-29"'))
+    stamped = parse_bytes(GOOD.replace(b"date: 2024-11-29", b"date: 2024-11-29T10:00:00+05:00"))
+    assert quoted.date == stamped.date == datetime.date(2024, 11, 29)
+
+
+def test_no_index_must_be_a_boolean():
+    with pytest.raises(FrontMatterError, match="no_index"):
+        parse_bytes(GOOD.replace(b"colour: blue", b"no_index: maybe"))
+
+
+def test_every_fixture_parses():
+    files = sorted((FIXTURES / "learn").rglob("*.md"))
+    assert len(files) >= 12
+    records = [parse_file(path) for path in files]
+    assert len({r.subject_slug for r in records}) >= 3
