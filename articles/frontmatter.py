@@ -48,7 +48,9 @@ RELATED_KEYS = tuple(f"related_article{n}" for n in range(1, 6))
 REQUIRED_KEYS = ("url", "question", "answer", "subject", "date")
 
 #: ``/learn/<subject slug>/questions/<slug>``, the shape of every corpus ``url``.
-URL_RE = re.compile(r"^/learn/(?P<subject>[a-z0-9]+(?:-[a-z0-9]+)*)/questions/(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)$")
+#: Slugs are lower-case letters, digits and hyphens; hyphens may double (``ipo--fpo``)
+#: where the CMS dropped a symbol between two words.
+URL_RE = re.compile(r"^/learn/(?P<subject>[a-z0-9-]+)/questions/(?P<slug>[a-z0-9-]+)$")
 
 #: Upper bounds of the model's columns (characters).
 MAX_LENGTHS = {"title": 300, "article_title": 300, "question": 300, "slug": 255}
@@ -66,6 +68,10 @@ class FrontMatterError(ValueError):
         self.message = message
         self.key = key  # top-level key at fault, used to find the line when unknown
         super().__init__(str(self))
+
+    def __reduce__(self):
+        # Errors travel back from worker processes; pickle them with all their parts.
+        return type(self), (self.path, self.message, self.line, self.key)
 
     def __str__(self):
         where = f"{self.path}:{self.line}" if self.line else self.path

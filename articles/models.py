@@ -93,6 +93,23 @@ class Article(models.Model):
     status = models.CharField(
         max_length=10, choices=Status.choices, default=Status.PUBLISHED, db_index=True
     )
+    publish_at = models.DateTimeField(
+        "publish at",
+        null=True,
+        blank=True,
+        help_text="Leave empty to publish now; a future time schedules a published article.",
+    )
+    canonical = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="copies",
+        help_text=(
+            "For a cross-posted copy: the copy search engines should index. Empty when "
+            "this article is itself canonical."
+        ),
+    )
     extra_front_matter = models.JSONField(
         default=dict,
         blank=True,
@@ -103,6 +120,21 @@ class Article(models.Model):
     )
     body = models.TextField(
         blank=True, default="", help_text="Text after the front matter, kept as written."
+    )
+    source_path = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Path of the source file relative to the imported folder; empty for "
+        "articles written in the admin.",
+    )
+    imported_at = models.DateTimeField(null=True, blank=True, editable=False)
+    edited_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Last change made by an editor (not by an import).",
     )
     source_hash = models.CharField(
         max_length=64,
@@ -201,3 +233,31 @@ class RelatedLink(models.Model):
     @property
     def is_dangling(self):
         return self.target_id is None
+
+
+class Redirect(models.Model):
+    """An address that moved: ``old_path`` answers 301 to ``new_path``.
+
+    Paths are site-relative (``/learn/<subject>/questions/<slug>``). Chains are kept
+    collapsed: every row points at a final address, never at another row's old_path.
+    """
+
+    class Source(models.TextChoices):
+        MOVED_FILE = "moved-file", "Moved-questions file"
+        EDITOR = "editor", "Editor moved it"
+
+    old_path = models.CharField(max_length=500, unique=True)
+    new_path = models.CharField(max_length=500, db_index=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.EDITOR)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["old_path"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(old_path=models.F("new_path")), name="redirect_not_to_itself"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.old_path} → {self.new_path}"

@@ -1,6 +1,7 @@
 """Who may see what: the one rule for visibility, used by pages, sitemaps, feeds and search."""
 from django.db import models
 from django.db.models import Count, Q
+from django.utils import timezone
 
 
 class SubjectQuerySet(models.QuerySet):
@@ -16,8 +17,10 @@ class SubjectQuerySet(models.QuerySet):
 
 class ArticleQuerySet(models.QuerySet):
     def published(self):
-        """Articles readers may see."""
-        return self.filter(status="published")
+        """Articles readers may see: published, and not scheduled for later."""
+        return self.filter(status="published").filter(
+            Q(publish_at__isnull=True) | Q(publish_at__lte=timezone.now())
+        )
 
     def in_subject(self, subject):
         return self.filter(subject=subject)

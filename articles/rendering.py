@@ -1,10 +1,8 @@
-"""Answer rendering: corpus `answer` text -> decoded Markdown -> sanitised HTML with MathML.
+"""Answer rendering: corpus `answer` text -> Markdown source -> sanitised HTML with MathML.
 
-The only module that knows Markdown, LaTeX math and sanitising. It must not touch the
-database or the request cycle: callers render once (on save or import) and store the HTML.
-Math is cut out before Markdown and bleach run, and MathML is put back after sanitising
-(latex2mathml does not escape `\\text{...}`, so its output is re-serialised by our allow-list).
-"""
+Owns Markdown, LaTeX math and sanitising; must not touch the database or run per request.
+Math is cut out before Markdown and bleach, and MathML re-serialised by our allow-list is put
+back after sanitising (latex2mathml leaves `\\text{<script>}` unescaped)."""
 
 from __future__ import annotations
 
@@ -60,6 +58,7 @@ _INLINE_TOKEN = re.compile(r"\\[\\$()\[\]`]|`+|\$\$|\$")
 # alone or drop (never turn into markup). The index is one private-use character too, so a
 # heading id made from a heading holding math carries no stray letters or digits.
 _PH_OPEN, _PH_CLOSE, _PH_BASE = "\ue000", "\ue001", 0xE100
+_PH_LIMIT = 0xF8FF - _PH_BASE
 _PH_CHARS = re.compile("[\ue000-\uf8ff]")
 _PLACEHOLDER = re.compile(f"{_PH_OPEN}([\ue100-\uf8ff]){_PH_CLOSE}")
 
@@ -119,10 +118,12 @@ def _looks_like_prose(content: str) -> bool:
     """True for the text between two currency dollars (`$26,000 with a useful life of ...`):
     words and no sign of LaTeX. Measured on the corpus: real inline math always has a
     command, a script, an operator or at most a short run of words (`$ OE $`)."""
+    if (content[0] in ",.;:!?)" or content[-1] == "(") and re.search(r"[A-Za-z]{2,}", content):
+        return True  # `$6xy$, and $-3$`: the middle pair is the text between formulas
     if re.search(r"[\\^_{}=<>+*/|]", content):
         return False
     return len(re.findall(r"[A-Za-z]{2,}", content)) >= 3 or bool(
-        re.match(r"\s*\d[\d,.]*\s*[A-Za-z]{2,}", content)
+        re.match(r"\s*\d[\d,.]*\s+[A-Za-z]{2,}", content)
     )
 
 
@@ -237,8 +238,9 @@ def decode_answer(raw: str) -> str:
       after an opening `$$` / `\\[` whose closing delimiter stands on its own line it is a
       line break (`$$\\nu(t) = …\\n$$` is u(t), measured in 5 corpus files), while
       `$$\\nabla f$$` keeps the command;
-    - inside code, within an open double-quoted string or between single quotes
-      (`printf("%d\\n", a)`, `'\\n'`): 78 corpus code lines need this.
+    - inside a fenced block, within an open double-quoted string or between single quotes
+      (`printf("%d\\n", a)`, `'\\n'`): 78 corpus code lines need this; and always inside
+      an inline code span.
     Only `\\n` pairs ever change, so `encode_answer` inverts this exactly. Never raises.
     """
     raw = raw.replace("\r\n", "\n")
@@ -295,6 +297,9 @@ def _settle(raw, decoded, hits, offsets, keep) -> list[bool]:
                 result.append(False)
             else:
                 result.append(True)
+        elif span.kind == "code":
+            # Inline code holding `\n` shows the escape (`-printf '%p\n'`, 3 in the corpus).
+            result.append(True)
         else:
             line_start = decoded.rfind("\n", span.start, off) + 1 or span.start
             line = decoded[line_start:off]
@@ -350,9 +355,46 @@ class FormulaError(ValueError):
     """A formula latex2mathml cannot turn into MathML we trust."""
 
 
+_CE = re.compile(r"\\ce\{((?:[^{}]|\{[^{}]*\})*)\}")
+_CE_ARROWS = {"->": "\\rightarrow", "<-": "\\leftarrow", "<=>": "\\rightleftharpoons", "+": "+"}
+_CE_PART = re.compile(
+    r"(?P<state>\((?:s|l|g|aq)\))|(?P<word>[A-Z][a-z]?|[a-z]+)|(?P<count>\d+)"
+    r"|(?P<charge>[+-]$)|(?P<other>\^\{[^{}]*\}|[_^]\S|.)"
+)
+
+
+def _chem_species(token: str) -> str:
+    coefficient = re.match(r"\d*", token).group()
+    out, after_atom = [coefficient], False
+    for m in _CE_PART.finditer(token[len(coefficient) :]):
+        if m.group("state"):
+            out.append(f"\\mathrm{{{m.group()}}}")
+        elif m.group("word"):
+            out.append(f"\\mathrm{{{m.group()}}}")
+        elif m.group("count"):
+            out.append(f"_{{{m.group()}}}" if after_atom else m.group())
+        elif m.group("charge"):
+            out.append(f"^{{{m.group()}}}")
+        else:
+            out.append(m.group())
+        after_atom = bool(m.group("word")) or m.group() in (")", "]")
+    return "".join(out)
+
+
+def _chem(m: re.Match) -> str:
+    """A small subset of mhchem's \\ce{} (41 corpus uses: formulas, charges, states,
+    arrows), which latex2mathml lacks."""
+    return " ".join(
+        _CE_ARROWS.get(token) or _chem_species(token) for token in m.group(1).split()
+    )
+
+
 def _prepare_latex(latex: str, display: bool) -> str:
     """Small, general fixes before latex2mathml; each is a construct the corpus uses."""
     latex = _EQUATION.sub("", latex)
+    latex = _CE.sub(_chem, latex)
+    # latex2mathml 3.81 lacks \arg (k-means' arg min in the corpus).
+    latex = re.sub(r"\\arg(?![A-Za-z])", r"\\operatorname{arg}", latex)
 
     def rename(m):
         name = _ENV_RENAMES[m.group(2)]
@@ -563,6 +605,8 @@ def _protect(source: str) -> tuple[str, list[tuple[str, bool]]]:
         parts.append(source[pos : span.start])
         if span.kind == "dollar":
             parts.append("&#36;")
+        elif len(formulas) >= _PH_LIMIT:  # more formulas than placeholders: keep as text
+            parts.append(source[span.start : span.end])
         else:
             formulas.append((source[span.inner_start : span.inner_end], span.display))
             parts.append(_PH_OPEN + chr(_PH_BASE + len(formulas) - 1) + _PH_CLOSE)

@@ -141,3 +141,11 @@ def test_every_fixture_parses():
     assert len(files) >= 12
     records = [parse_file(path) for path in files]
     assert len({r.subject_slug for r in records}) >= 3
+
+
+def test_errors_survive_pickling_between_processes():
+    import pickle
+
+    error = FrontMatterError("bad.md", "what is wrong", line=3, key="title")
+    copy = pickle.loads(pickle.dumps(error))
+    assert (copy.path, copy.message, copy.line, copy.key) == ("bad.md", "what is wrong", 3, "title")

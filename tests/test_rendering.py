@@ -1,0 +1,422 @@
+"""Tests for articles.rendering: decoding, math, Markdown and sanitising. No database."""
+
+import logging
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from markdownify.templatetags.markdownify import markdownify
+
+from articles import rendering
+from articles.management.commands.rendering_report import visible_math
+from articles.rendering import (
+    RenderResult,
+    decode_answer,
+    encode_answer,
+    render_answer,
+    render_markdown,
+)
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "learn"
+
+
+class Node:
+    def __init__(self, tag, attrs=(), parent=None):
+        self.tag, self.attrs, self.parent, self.children = tag, dict(attrs), parent, []
+
+    def iter(self, tag=None):
+        for child in self.children:
+            if isinstance(child, Node):
+                if tag is None or child.tag == tag:
+                    yield child
+                yield from child.iter(tag)
+
+    def find_all(self, tag):
+        return list(self.iter(tag))
+
+    def text(self):
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+    def ancestors(self):
+        node = self.parent
+        while node is not None:
+            yield node.tag
+            node = node.parent
+
+
+class _TreeBuilder(HTMLParser):
+    VOID = {"br", "hr", "img", "mspace", "none", "mprescripts"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = self.current = Node("#root")
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, attrs, self.current)
+        self.current.children.append(node)
+        if tag not in self.VOID:
+            self.current = node
+
+    def handle_startendtag(self, tag, attrs):
+        self.current.children.append(Node(tag, attrs, self.current))
+
+    def handle_endtag(self, tag):
+        node = self.current
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.current = node.parent
+
+    def handle_data(self, data):
+        self.current.children.append(data)
+
+
+def tree(html):
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    return builder.root
+
+
+def render_tree(raw):
+    result = render_answer(raw)
+    return result, tree(result.html)
+
+
+def all_attrs(root):
+    return [(n.tag, k, v) for n in root.iter() for k, v in n.attrs.items()]
+
+
+# --------------------------------------------------------------------------- decoding
+
+NL = "\n"
+
+DECODE_CASES = [
+    # (raw answer as in a file, decoded Markdown source)
+    (r"One\n\nTwo", f"One{NL}{NL}Two"),
+    (r"$q \neq 0$", r"$q \neq 0$"),
+    (r"where $ \neg P $.\n- next", f"where $ \\neg P $.{NL}- next"),
+    (r"$$\nv_t = \beta v_{t-1}\n$$", f"$${NL}v_t = \\beta v_{{t-1}}{NL}$$"),
+    (r"$$\nabla f$$", r"$$\nabla f$$"),
+    (r"$$\nu(t) = K_p e(t)\n$$", f"$${NL}u(t) = K_p e(t){NL}$$"),
+    (r"\[\nabla \cdot E\]", r"\[\nabla \cdot E\]"),
+    (r"\(x \nmid y\) and \(a \notin B\)", r"\(x \nmid y\) and \(a \notin B\)"),
+    (r"d) Graphite (C)  \ne) Silicon", f"d) Graphite (C)  {NL}e) Silicon"),
+    (r"$$\nF_x = F \\\nF_y = G\n$$", f"$${NL}F_x = F \\\\{NL}F_y = G{NL}$$"),
+    (
+        "```c\\nprintf(\"%d\\n\", a);\\nputchar('\\n');\\n```",
+        f'```c{NL}printf("%d\\n", a);{NL}putchar(\'\\n\');{NL}```',
+    ),
+    (r'```python\n"""Doc."""\nx = 1\n```', f'```python{NL}"""Doc."""{NL}x = 1{NL}```'),
+    (r"`\n` stays", r"`\n` stays"),
+    (r"no escapes", "no escapes"),
+]
+
+
+@pytest.mark.parametrize(("raw", "decoded"), DECODE_CASES)
+def test_decode_answer(raw, decoded):
+    assert decode_answer(raw) == decoded
+
+
+@pytest.mark.parametrize(("raw", "decoded"), DECODE_CASES)
+def test_encode_answer_inverts_decode(raw, decoded):
+    assert encode_answer(decode_answer(raw)) == raw
+
+
+# --------------------------------------------------------------------------- math
+
+
+def test_neq_is_an_inline_formula():
+    result, root = render_tree(r"Here $q \neq 0$.")
+    (span,) = root.find_all("span")
+    assert span.attrs["class"] == "math-inline"
+    assert span.find_all("math")[0].attrs["display"] == "inline"
+    assert "≠" in [mo.text() for mo in span.find_all("mo")]
+    assert result.formulas == 1 and result.fallbacks == 0
+
+
+def test_display_formula_after_escaped_line_breaks():
+    result, root = render_tree(r"$$\nv_t = \beta v_{t-1} + (1 - \beta) \nabla L(\theta)\n$$")
+    (div,) = root.find_all("div")
+    assert div.attrs["class"] == "math-display"
+    (math,) = div.find_all("math")
+    assert math.attrs["display"] == "block"
+    operators = [mo.text() for mo in math.find_all("mo")]
+    assert operators[0] == "=" and "+" in operators
+    assert "∇" in math.text() and "β" in math.text() and "θ" in math.text()
+    assert math.find_all("msub")[0].text() == "vt"
+    assert result.formulas == 1
+
+
+def test_paren_delimiters_make_inline_logic_formula():
+    result, root = render_tree(r"\((A \lor B) \land (\neg A \lor C)\)")
+    (math,) = root.find_all("math")
+    assert math.attrs["display"] == "inline"
+    assert {"∨", "∧", "¬"} <= set(math.text())
+    assert "\\" not in root.text()
+
+
+def test_aligned_becomes_two_row_table():
+    _, root = render_tree(
+        r"$$\begin{aligned} f(x) &= (x+1)^2 \\ &= x^2 + 2x + 1 \end{aligned}$$"
+    )
+    (table,) = root.find_all("mtable")
+    assert len(table.find_all("mtr")) == 2
+    assert "&" not in root.text()
+
+
+def test_top_level_row_breaks_become_table_rows():
+    _, root = render_tree(r"$$\nF_x = F \cos(\theta) \\\nF_y = F \sin(\theta)\n$$")
+    assert len(root.find_all("mtr")) == 2
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "equipment for $26,000 with a useful life of 5 years and a salvage value of $8,000, so",
+        "costs $4 and a pen $2.",
+        "fines of up to $30,000, while those with larger workforces pay $5,000.",
+    ],
+)
+def test_currency_stays_text(raw):
+    result, root = render_tree(raw)
+    assert result.formulas == 0 and not root.find_all("math")
+    assert root.text().strip() == raw
+
+
+def test_currency_bold_and_escaped_dollars():
+    raw = r"A notebook costs $4 and a pen $2, so **$6** in all. Escaped: \$5."
+    result, root = render_tree(raw)
+    assert result.formulas == 0
+    assert root.find_all("strong")[0].text() == "$6"
+    assert root.text() == "A notebook costs $4 and a pen $2, so $6 in all. Escaped: $5."
+
+
+def test_spaced_dollar_math_in_list_item():
+    _, root = render_tree(r"- $ OE $ is the owner's equity,")
+    (li,) = root.find_all("li")
+    (math,) = li.find_all("math")
+    assert math.text() == "OE"
+    assert li.text().endswith("is the owner's equity,")
+
+
+@pytest.mark.parametrize(
+    ("raw", "display"),
+    [
+        (r"$x^2$", "inline"),
+        (r"$ A $", "inline"),
+        (r"\( x_1 \)", "inline"),
+        (r"\[ x_1 \]", "block"),
+        (r"$$x_1$$", "block"),
+    ],
+)
+def test_each_math_notation(raw, display):
+    result, root = render_tree(f"Text {raw} text")
+    (math,) = root.find_all("math")
+    assert math.attrs["display"] == display
+    assert result.formulas == 1 and "$" not in root.text() and "\\" not in root.text()
+
+
+def test_math_between_formulas_pairs_correctly():
+    _, root = render_tree(r"three terms: $x^2y^2$, $6xy$, and $-3$.")
+    assert len(root.find_all("math")) == 3
+    assert "$" not in root.text()
+
+
+def test_underscores_and_stars_in_math_are_not_emphasis():
+    _, root = render_tree(r"$a_1 * b_2 * c_3$ and $x_1$ and $y_1$")
+    assert not root.find_all("em") and not root.find_all("strong")
+    assert len(root.find_all("math")) == 3
+
+
+def test_math_in_code_is_not_math():
+    result, root = render_tree(r"Use `$x_1$` or:\n\n```latex\n$$x_1 = y$$\n```")
+    assert result.formulas == 0 and not root.find_all("math")
+    assert root.find_all("code")[0].text() == "$x_1$"
+    assert "$$x_1 = y$$" in root.find_all("pre")[0].text()
+
+
+def test_unconvertible_formula_falls_back_to_source(caplog):
+    with caplog.at_level(logging.WARNING, logger="articles.rendering"):
+        result, root = render_tree(r"See $\frac{1}{$ and $x$.")
+    (code,) = [c for c in root.find_all("code") if c.attrs.get("class") == "math-fallback"]
+    assert code.text() == r"$\frac{1}{$"
+    assert result.fallbacks == 1 and result.formulas == 1
+    assert "shown as source" in caplog.text
+
+
+def test_mhchem_subset_converts():
+    result, root = render_tree(r"$\ce{N2O4(g) <=> 2NO2(g)}$")
+    assert result.fallbacks == 0
+    assert "⇌" in root.text() and root.find_all("msub")
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def test_code_blocks_show_html_looking_text_and_are_highlighted():
+    raw = (
+        r"```cpp\n#include <cstdarg>\ndouble y = static_cast<double>(x);\n```\n\n"
+        r"```html\n<b>x</b><script>alert(1)</script>\n```"
+    )
+    _, root = render_tree(raw)
+    blocks = [d for d in root.find_all("div") if d.attrs.get("class") == "highlight"]
+    assert len(blocks) == 2
+    assert "#include <cstdarg>" in blocks[0].text()
+    assert "static_cast<double>(x)" in blocks[0].text()
+    assert blocks[0].find_all("span")  # Pygments token spans survive bleach
+    assert "<b>x</b><script>alert(1)</script>" in blocks[1].text()
+    assert not root.find_all("script") and not root.find_all("b")
+
+
+def test_html_looking_text_outside_code_stays_visible():
+    _, root = render_tree(r"Write #include <cstdarg> first, then use static_cast<double>.")
+    assert "#include <cstdarg>" in root.text()
+    assert "static_cast<double>" in root.text()
+
+
+def test_table_with_centred_first_column():
+    _, root = render_tree(r"| n | n² |\n|:-:|---|\n| 3 | 9 |")
+    (table,) = root.find_all("table")
+    assert [th.attrs.get("align") for th in table.find_all("th")] == ["center", None]
+    assert [td.text() for td in table.find_all("td")] == ["3", "9"]
+    assert table.find_all("td")[0].attrs["align"] == "center"
+
+
+def test_two_space_nested_lists_nest_like_github():
+    _, root = render_tree(r"- a\n  - b\n    - c\n- d")
+    outer = root.find_all("ul")[0]
+    assert [li.text().split("\n")[0] for li in outer.children if isinstance(li, Node)] == [
+        "a",
+        "d",
+    ]
+    assert len(root.find_all("ul")) == 3
+
+
+def test_ordered_list_with_three_space_sublist():
+    _, root = render_tree(r"1. **A**:\n   - x\n   - y\n2. **B**:\n   - z")
+    (ol,) = root.find_all("ol")
+    assert len([c for c in ol.children if isinstance(c, Node)]) == 2
+    assert len(root.find_all("ul")) == 2
+
+
+def test_list_right_after_a_paragraph_line_is_a_list():
+    _, root = render_tree(r"It helps in:\n- one\n- two")
+    assert len(root.find_all("li")) == 2
+
+
+def test_fenced_code_inside_list_item():
+    _, root = render_tree(r"1. Run:\n   ```python\n   x = 1\n   ```\n2. Done")
+    (ol,) = root.find_all("ol")
+    items = [c for c in ol.children if isinstance(c, Node)]
+    assert len(items) == 2
+    (pre,) = items[0].find_all("pre")
+    assert pre.text() == "x = 1\n"
+
+
+def test_headings_get_ids_without_placeholder_debris():
+    _, root = render_tree(r"### Key Figures\n\n### Formula $x$ here")
+    ids = [h.attrs["id"] for h in root.find_all("h3")]
+    assert ids == ["key-figures", "formula-here"]
+
+
+def test_external_links_get_rel_and_internal_do_not():
+    _, root = render_tree(r"[a](https://example.com/x) and [b](/learn/physics)")
+    a, b = root.find_all("a")
+    assert a.attrs["rel"] == "nofollow noopener"
+    assert "rel" not in b.attrs
+
+
+def test_bare_urls_and_file_names_are_not_linkified():
+    _, root = render_tree(r"Edit main.py or see www.example.com")
+    assert not root.find_all("a")
+
+
+# --------------------------------------------------------------------------- sanitising
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[x](javascript:alert(1))",
+        "[x](JaVaScRiPt:alert(1))",
+        r"$\text{<script>alert(1)</script>}$",
+        r"$\href{javascript:alert(1)}{x}$",
+        r"$\style{background:url(javascript:alert(1))}{x}$",
+        r"$$\text{</math><script>alert(1)</script>}$$",
+    ],
+)
+def test_no_script_handler_or_javascript_url(raw):
+    _, root = render_tree(raw)
+    assert not root.find_all("script") and not root.find_all("img")
+    for _tag, name, value in all_attrs(root):
+        assert not name.startswith("on")
+        assert name not in ("href", "src", "style") or "javascript" not in value.lower()
+
+
+def test_text_command_with_markup_stays_inert_text():
+    _, root = render_tree(r"$\text{<script>alert(1)</script>}$")
+    (mtext,) = root.find_all("mtext")
+    assert mtext.text() == "<script>alert(1)</script>"
+
+
+def test_placeholder_characters_in_input_cannot_forge_formulas():
+    result = render_markdown("a \ue000\ue100\ue001 b $x$")
+    assert result.formulas == 1 and "\ue000" not in result.html
+
+
+def test_rendering_is_deterministic_and_typed():
+    raw = r"### T\n\n$x$ and $$y$$\n\n```python\nx = 1\n```"
+    first, second = render_answer(raw), render_answer(raw)
+    assert isinstance(first, RenderResult) and first == second
+
+
+def test_cached_tools_match_markdownify_function():
+    text, _ = rendering._protect(
+        decode_answer(r"# H\n\n- a\n  - b\n\n| x |\n|:-:|\n| 1 |\n\n```c\nint x;\n```")
+    )
+    assert rendering._markdown_to_safe_html(text) == markdownify(
+        text, custom_settings=rendering.MARKDOWNIFY_KEY
+    )
+
+
+def test_renderer_version_is_an_int():
+    assert isinstance(rendering.RENDERER_VERSION, int)
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def _corpus_answers(step=1):
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus folder absent: {CORPUS}")
+    for path in sorted(CORPUS.rglob("*.md"))[::step]:
+        lines = path.read_text(encoding="utf-8").split("\n")
+        # Only the `answer:` entry is loaded: parsing whole front matter costs 4x more.
+        start = next(i for i, line in enumerate(lines) if line.startswith("answer:"))
+        end = next(
+            i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace()
+        )
+        yield path, yaml.load("\n".join(lines[start:end]), Loader=yaml.CSafeLoader)["answer"]
+
+
+@pytest.mark.corpus
+def test_encode_inverts_decode_for_every_corpus_answer():
+    failures = [p for p, raw in _corpus_answers() if encode_answer(decode_answer(raw)) != raw]
+    assert failures == []
+
+
+@pytest.mark.corpus
+def test_sampled_corpus_renders_without_visible_math():
+    problems, fallbacks, formulas = [], 0, 0
+    for path, raw in _corpus_answers(step=20):
+        result = render_answer(raw)
+        formulas += result.formulas
+        fallbacks += result.fallbacks
+        if visible_math(result.html):
+            problems.append(path)
+    assert problems == []
+    assert formulas > 500 and fallbacks <= formulas // 200
