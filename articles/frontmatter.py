@@ -16,9 +16,28 @@ from pathlib import Path
 import yaml
 
 try:
-    SafeLoader = yaml.CSafeLoader
+    _BaseLoader = yaml.CSafeLoader
 except AttributeError:  # PyYAML built without libyaml
-    SafeLoader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+
+class SafeLoader(_BaseLoader):
+    """PyYAML's safe loader (C when available) that refuses duplicate keys.
+
+    YAML 1.1 loaders keep the last of two equal keys silently; an editor who wrote a key
+    twice meant one of them, so the file is refused with the line of the second.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key) if isinstance(key, (str, int, float, bool)) else None
+        return super().construct_mapping(node, deep=deep)
 
 #: Keys the model stores in fields of its own; everything else is kept in ``extra``.
 KNOWN_KEYS = (
@@ -55,8 +74,11 @@ URL_RE = re.compile(r"^/learn/(?P<subject>[a-z0-9-]+)/questions/(?P<slug>[a-z0-9
 #: Upper bounds of the model's columns (characters).
 MAX_LENGTHS = {"title": 300, "article_title": 300, "question": 300, "slug": 255}
 
-#: Files larger than this are refused before parsing (bytes). The largest corpus file is 7.8 KB.
+#: Files larger than this are refused before parsing (bytes). The largest corpus file is
+#: 7.8 KB, so this leaves room for any real answer while keeping a stray binary out.
 MAX_FILE_BYTES = 8 * 1024 * 1024
+#: The longest answer accepted (characters); a 5 MB answer still imports.
+MAX_ANSWER_CHARS = 6 * 1024 * 1024
 
 
 class FrontMatterError(ValueError):
@@ -119,6 +141,45 @@ class ArticleRecord:
     @property
     def url(self):
         return f"/learn/{self.subject_slug}/questions/{self.slug}"
+
+
+def _yaml_advice(problem, line_text):
+    """What to do about a YAML error, from the problem and the offending line's text."""
+    if "\t" in line_text:
+        return "indent with spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        return "a value holding ': ' must be quoted or written as a folded block (>-)"
+    if "cannot start any token" in problem:
+        return "quote a value that starts with ` @ or another reserved character"
+    if "duplicate key" in problem:
+        return "keep one of the two"
+    if "constructor" in problem or "tag" in problem:
+        return "remove the tag: only plain YAML values are allowed"
+    return ""
+
+
+def _shares_containers(data):
+    """True when one list or map is reachable twice (only anchors and aliases do that).
+
+    Visits each container once, so it stays linear however large the alias expansion.
+    """
+    seen = set()
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list)):
+            if id(item) in seen:
+                return True
+            seen.add(id(item))
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+def _first_alias_line(yaml_text, first_line):
+    match = re.search(r"(^|[\s\[{,:-])\*[^\s,\]}]+", yaml_text, flags=re.MULTILINE)
+    if not match:
+        return None
+    return yaml_text.count("\n", 0, match.start()) + first_line + (1 if match.group(1) == "\n" else 0)
 
 
 def split_front_matter(text, path="<string>"):
@@ -251,11 +312,27 @@ def parse_bytes(data, path="<string>"):
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = mark.line + first_line if mark is not None else None
+        if line is None and isinstance(error, yaml.reader.ReaderError):
+            # The reader reports a character position instead of a mark.
+            line = yaml_text.count("\n", 0, error.position) + first_line
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise FrontMatterError(path, f"invalid YAML: {problem}", line=line) from None
+        bad_line = yaml_text.splitlines()[mark.line] if mark is not None else ""
+        message = f"invalid YAML: {problem}"
+        advice = _yaml_advice(problem, bad_line)
+        if advice:
+            message += f"; {advice}"
+        raise FrontMatterError(path, message, line=line) from None
     if not isinstance(data_map, dict):
         raise FrontMatterError(
             path, "the front matter must be a map of keys to values", line=first_line
+        )
+    if _shares_containers(data_map):
+        # Anchors and aliases let a few lines expand into billions of items (an "alias
+        # bomb") as soon as anything walks the data; no corpus file uses them.
+        raise FrontMatterError(
+            path,
+            "YAML anchors and aliases (&name / *name) are not allowed; write the values out",
+            line=_first_alias_line(yaml_text, first_line),
         )
     try:
         return record_from_mapping(data_map, path=path, source_hash=source_hash, body=body)
@@ -293,6 +370,12 @@ def record_from_mapping(data, path="<string>", source_hash="", body=""):
     if not isinstance(answer, str):
         raise FrontMatterError(
             path, f"'answer' must be text, not {type(answer).__name__}", key="answer"
+        )
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise FrontMatterError(
+            path,
+            f"'answer' is {len(answer)} characters long; the limit is {MAX_ANSWER_CHARS}",
+            key="answer",
         )
     score = data.get("score")
     if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):

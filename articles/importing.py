@@ -1,21 +1,27 @@
 """Import front matter files into the database: an upsert keyed by each article's address.
 
-Parsing and rendering (CPU-bound) run in worker processes; this module owns the writes,
-done in batched transactions so a failure never leaves a half-written article. The
+Parsing and rendering (CPU-bound) run in worker processes; this module owns the writes.
+Each batch of articles is written with its related links in one transaction, so an import
+killed at any moment leaves whole articles only, and running it again completes it. The
 management command and any admin view are thin wrappers over ``import_paths``.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
+import tarfile
+import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
+from django.utils import timezone
 
 from articles import rendering
 from articles.frontmatter import URL_RE, ArticleRecord, FrontMatterError, parse_bytes
@@ -25,8 +31,9 @@ logger = logging.getLogger(__name__)
 
 #: Articles written per transaction.
 BATCH_SIZE = 500
-#: Below this many files to parse, worker processes cost more than they save.
+#: Below this many files, worker processes cost more than they save.
 MIN_FILES_FOR_WORKERS = 200
+ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
 
 #: Article fields an import sets from a file, compared to decide "updated" vs "unchanged".
 IMPORTED_FIELDS = (
@@ -50,6 +57,33 @@ IMPORTED_FIELDS = (
     "front_matter_keys",
     "body",
 )
+#: Written on every create or update, besides IMPORTED_FIELDS.
+BOOKKEEPING_FIELDS = (
+    "answer_html",
+    "renderer_version",
+    "source_hash",
+    "source_path",
+    "imported_at",
+    "updated",
+)
+LINK_FIELDS = ("position", "title", "url", "subject_name", "source_id")
+
+
+class _Rollback(Exception):
+    """Raised inside the dry run's transaction to undo it."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to import: where to read it, and the path recorded on its article.
+
+    ``source_path`` is the file's absolute path; for a member of an archive it is the
+    archive's absolute path followed by the member's path inside it, as if the archive
+    were a folder, so ``--prune`` can tell which articles came from it.
+    """
+
+    path: Path
+    source_path: str
 
 
 @dataclass(frozen=True)
@@ -57,6 +91,7 @@ class PreparedArticle:
     """A parsed file with its answer decoded and rendered, ready to write."""
 
     record: ArticleRecord
+    source_path: str
     answer: str
     answer_html: str
     renderer_version: int
@@ -86,19 +121,30 @@ class PreparedArticle:
             "body": r.body,
         }
 
+    def link_values(self):
+        return [tuple(getattr(link, name) for name in LINK_FIELDS) for link in self.record.related]
+
 
 @dataclass
 class ImportReport:
-    """What an import did. ``errors`` holds one FrontMatterError per failed file."""
+    """What an import did.
+
+    ``errors``: one FrontMatterError per file that failed. ``conflicts``: messages for
+    articles an editor changed since their last import whose file changed too (skipped
+    unless forced). ``pruned``: articles removed or unpublished by ``prune``.
+    """
 
     files: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: list = field(default_factory=list)
+    conflicts: list = field(default_factory=list)
+    pruned: int = 0
     dangling_links: int = 0
     resolved_links: int = 0
     elapsed: float = 0.0
+    dry_run: bool = False
 
     @property
     def failed(self):
@@ -106,30 +152,81 @@ class ImportReport:
 
     @property
     def changed(self):
-        return self.created + self.updated
+        return self.created + self.updated + self.pruned
 
     def summary(self):
-        return (
+        text = (
             f"{self.files} files: {self.created} created, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {self.failed} failed; "
-            f"{self.dangling_links} dangling related links; {self.elapsed:.1f} s"
+            f"{self.unchanged} unchanged, {len(self.conflicts)} conflicts, "
+            f"{self.failed} failed"
         )
+        if self.pruned:
+            text += f", {self.pruned} pruned"
+        text += f"; {self.dangling_links} dangling related links; {self.elapsed:.1f} s"
+        if self.dry_run:
+            text = "Dry run, nothing written. Would have: " + text
+        return text
 
 
-def collect_files(paths):
-    """Expand files and folders (recursively, ``*.md``) into a sorted list of Paths.
+# --- finding files -------------------------------------------------------------------
 
-    Raises FrontMatterError for a path that does not exist.
+
+def _is_archive(path):
+    return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _extract(archive, into):
+    """Extract a .zip or .tar.gz safely into ``into``; members may not leave it."""
+    try:
+        if archive.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(archive) as zipped:
+                for member in zipped.namelist():
+                    target = (into / member).resolve()
+                    if not target.is_relative_to(into.resolve()):
+                        raise FrontMatterError(archive, f"member {member!r} leaves the archive")
+                zipped.extractall(into)
+        else:
+            with tarfile.open(archive, "r:gz") as tarred:
+                tarred.extractall(into, filter="data")
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as error:
+        raise FrontMatterError(archive, f"cannot read the archive: {error}") from None
+
+
+def collect_files(paths, stack=None):
+    """Expand files, folders (recursively, ``*.md``) and .zip / .tar.gz archives.
+
+    Returns ``(files, roots)``: SourceFile objects in a stable order, and the
+    source_path prefixes of the folders and archives given (for prune). Archives are
+    extracted into temporary folders that live as long as ``stack`` (an ExitStack).
+    Raises FrontMatterError for a path that does not exist or an unreadable archive.
     """
-    files = []
+    files, roots = [], []
     for path in map(Path, paths):
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.md") if p.is_file()))
+            root = path.resolve()
+            roots.append(f"{root}{os.sep}")
+            files.extend(
+                SourceFile(p, str(p.resolve()))
+                for p in sorted(path.rglob("*.md"))
+                if p.is_file()
+            )
+        elif _is_archive(path):
+            if stack is None:
+                raise FrontMatterError(path, "archives can only be imported by import_paths")
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="import-")))
+            _extract(path, folder)
+            logical = path.resolve()
+            roots.append(f"{logical}{os.sep}")
+            files.extend(
+                SourceFile(p, f"{logical}{os.sep}{p.relative_to(folder)}")
+                for p in sorted(folder.rglob("*.md"))
+                if p.is_file()
+            )
         elif path.is_file():
-            files.append(path)
+            files.append(SourceFile(path, str(path.resolve())))
         else:
             raise FrontMatterError(path, "no such file or folder")
-    return files
+    return files, roots
 
 
 # --- worker side (no database) -------------------------------------------------------
@@ -142,29 +239,37 @@ def _init_worker(known_hashes):
     _known_hashes = known_hashes
 
 
-def prepare_file(path):
-    """Read, parse, decode and render one file.
+def prepare_file(source):
+    """Read, parse, decode and render one SourceFile.
 
-    Returns ``("unchanged", path, sha256)`` when its bytes match a file imported before,
-    ``("ok", path, PreparedArticle)`` or ``("error", path, FrontMatterError)``.
+    Returns ``("unchanged", source, sha256)`` when its bytes match a file imported
+    before (nothing is parsed), ``("ok", source, PreparedArticle)`` or
+    ``("error", source, FrontMatterError)``.
     """
     try:
-        data = Path(path).read_bytes()
+        data = source.path.read_bytes()
     except OSError as error:
-        return "error", path, FrontMatterError(path, f"cannot read the file: {error.strerror}")
+        return "error", source, FrontMatterError(
+            source.path, f"cannot read the file: {error.strerror}"
+        )
     digest = hashlib.sha256(data).hexdigest()
     if digest in _known_hashes:
-        return "unchanged", path, digest
+        return "unchanged", source, digest
     try:
-        record = parse_bytes(data, path)
+        record = parse_bytes(data, source.path)
         answer = rendering.decode_answer(record.answer_raw)
         result = rendering.render_markdown(answer)
     except FrontMatterError as error:
-        return "error", path, error
+        return "error", source, error
     except Exception as error:  # a renderer bug must not stop the batch
-        logger.exception("rendering %s failed", path)
-        return "error", path, FrontMatterError(path, f"could not render the answer: {error!r}")
-    return "ok", path, PreparedArticle(record, answer, result.html, rendering.RENDERER_VERSION)
+        logger.exception("rendering %s failed", source.path)
+        return "error", source, FrontMatterError(
+            source.path, f"could not render the answer ({error!r}); please report this file"
+        )
+    prepared = PreparedArticle(
+        record, source.source_path, answer, result.html, rendering.RENDERER_VERSION
+    )
+    return "ok", source, prepared
 
 
 def _prepare_all(files, known_hashes, workers):
@@ -175,8 +280,10 @@ def _prepare_all(files, known_hashes, workers):
         _init_worker(known_hashes)
         yield from map(prepare_file, files)
         return
-    # Forked children must not share the parent's database connections.
-    connections.close_all()
+    if not connection.in_atomic_block:
+        # Forked children never use the database; closing first keeps them from even
+        # holding the parent's connections.
+        connections.close_all()
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_init_worker, initargs=(known_hashes,)) as pool:
         yield from pool.imap(prepare_file, files, chunksize=32)
@@ -221,12 +328,20 @@ def _title_rank(name):
     return sum(1 for char in name if char.isupper())
 
 
-class _Writer:
-    """Accumulates prepared articles and writes them in batches."""
+def _edited_since_import(article):
+    return article.edited_at is not None and (
+        article.imported_at is None or article.edited_at > article.imported_at
+    )
 
-    def __init__(self, report, subjects_fixed):
+
+class _Writer:
+    """Accumulates prepared articles and writes them in batched transactions."""
+
+    def __init__(self, report, subjects_fixed, force, batch_size):
         self.report = report
         self.subjects_fixed = subjects_fixed
+        self.force = force
+        self.batch_size = batch_size
         self.subjects = {s.slug: s for s in Subject.objects.all()}
         self.addresses = {
             (subject_slug, slug): pk
@@ -236,7 +351,6 @@ class _Writer:
         }
         self.seen = {}  # address -> path, to refuse two files with one url
         self.pending = []
-        self.pending_links = []  # (article_id, RelatedRecord), written once all are in
 
     def add(self, prepared):
         record = prepared.record
@@ -250,8 +364,29 @@ class _Writer:
             return
         self.seen[address] = record.path
         self.pending.append(prepared)
-        if len(self.pending) >= BATCH_SIZE:
+        if len(self.pending) >= self.batch_size:
             self.flush()
+
+    def flush(self):
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            self._write(batch)
+        except DatabaseError as error:
+            if len(batch) == 1:
+                prepared = batch[0]
+                self.report.errors.append(
+                    FrontMatterError(
+                        prepared.record.path,
+                        f"the database refused the article ({error}); nothing was written",
+                    )
+                )
+                return
+            # Find the article at fault: write the batch again one article at a time.
+            for prepared in batch:
+                self.pending = [prepared]
+                self.flush()
 
     def _subject_for(self, record):
         subject = self.subjects.get(record.subject_slug)
@@ -262,17 +397,20 @@ class _Writer:
                 listed=not self.subjects_fixed,
             )
             self.subjects[subject.slug] = subject
-        elif not self.subjects_fixed and _title_rank(record.subject_name) > _title_rank(
-            subject.title
-        ) and subject.title.lower() == record.subject_name.lower():
+        elif (
+            not self.subjects_fixed
+            and subject.title.lower() == record.subject_name.lower()
+            and _title_rank(record.subject_name) > _title_rank(subject.title)
+        ):
             subject.title = record.subject_name
             subject.save(update_fields=["title", "updated"])
         return subject
 
-    def flush(self):
-        batch, self.pending = self.pending, []
-        if not batch:
-            return
+    def _write(self, batch):
+        """Write one batch in one transaction; counts are added only once it commits."""
+        now = timezone.now()
+        created = updated = unchanged = 0
+        conflicts = []
         with transaction.atomic():
             by_address = {}
             for prepared in batch:
@@ -293,78 +431,88 @@ class _Writer:
                     article = Article(
                         subject=subject,
                         slug=prepared.record.slug,
-                        answer_html=prepared.answer_html,
-                        renderer_version=prepared.renderer_version,
-                        source_hash=prepared.record.source_hash,
                         status=Article.Status.PUBLISHED,
                         **values,
                     )
                     to_create.append((article, prepared))
+                    created += 1
                     continue
                 links_now = [
-                    (l.position, l.title, l.url, l.subject_name, l.source_id)
-                    for l in article.related_links.all()
+                    tuple(getattr(link, name) for name in LINK_FIELDS)
+                    for link in article.related_links.all()
                 ]
-                links_new = [
-                    (l.position, l.title, l.url, l.subject_name, l.source_id)
-                    for l in prepared.record.related
-                ]
-                changed = [f for f, v in values.items() if getattr(article, f) != v]
-                if changed or links_now != links_new:
-                    for name, value in values.items():
-                        setattr(article, name, value)
-                    article.answer_html = prepared.answer_html
-                    article.renderer_version = prepared.renderer_version
+                changed = links_now != prepared.link_values() or any(
+                    getattr(article, name) != value for name, value in values.items()
+                )
+                if not changed:
+                    # Same content in other bytes (or from another path): remember them.
                     article.source_hash = prepared.record.source_hash
-                    to_update.append(article)
-                    if links_now != links_new:
-                        relink.append((article, prepared))
-                    self.report.updated += 1
-                else:
-                    if article.source_hash != prepared.record.source_hash:
-                        # Same content in different bytes: remember the new bytes.
-                        article.source_hash = prepared.record.source_hash
-                        to_update.append(article)
-                    self.report.unchanged += 1
-            Article.objects.bulk_create([a for a, _ in to_create])
-            self.report.created += len(to_create)
+                    article.source_path = prepared.source_path
+                    Article.objects.filter(pk=article.pk).update(
+                        source_hash=article.source_hash, source_path=article.source_path
+                    )
+                    unchanged += 1
+                    continue
+                if _edited_since_import(article) and not self.force:
+                    conflicts.append(
+                        f"{prepared.record.path}: {prepared.record.url} was changed in the "
+                        f"admin on {article.edited_at:%Y-%m-%d %H:%M} UTC and its file "
+                        "changed too; kept the editor's version (use --force to take the "
+                        "file's)"
+                    )
+                    continue
+                for name, value in values.items():
+                    setattr(article, name, value)
+                to_update.append((article, prepared))
+                relink.append(article.pk)
+                updated += 1
+            for article, prepared in [*to_create, *to_update]:
+                article.answer_html = prepared.answer_html
+                article.renderer_version = prepared.renderer_version
+                article.source_hash = prepared.record.source_hash
+                article.source_path = prepared.source_path
+                article.imported_at = now
+                article.updated = now
+            Article.objects.bulk_create([article for article, _ in to_create])
             if to_update:
                 Article.objects.bulk_update(
-                    to_update,
-                    [*IMPORTED_FIELDS, "answer_html", "renderer_version", "source_hash", "updated"],
+                    [article for article, _ in to_update],
+                    [*IMPORTED_FIELDS, *BOOKKEEPING_FIELDS],
                 )
             if relink:
-                RelatedLink.objects.filter(article__in=[a for a, _ in relink]).delete()
-            for article, prepared in [*to_create, *relink]:
+                RelatedLink.objects.filter(article_id__in=relink).delete()
+            for article, _ in to_create:
                 self.addresses[(article.subject.slug, article.slug)] = article.pk
-                self.pending_links.extend((article.pk, link) for link in prepared.record.related)
-
-    def finish(self):
-        """Write the related links of every changed article, then resolve dangling ones."""
-        self.flush()
-        for start in range(0, len(self.pending_links), 2000):
-            chunk = self.pending_links[start : start + 2000]
             RelatedLink.objects.bulk_create(
                 RelatedLink(
-                    article_id=article_id,
-                    position=link.position,
-                    title=link.title,
-                    url=link.url,
-                    subject_name=link.subject_name,
-                    source_id=link.source_id,
+                    article_id=article.pk,
                     target_id=self.resolve(link.url),
+                    **{name: getattr(link, name) for name in LINK_FIELDS},
                 )
-                for article_id, link in chunk
+                for article, prepared in [*to_create, *to_update]
+                for link in prepared.record.related
             )
-        self.pending_links = []
-        # Links written by earlier runs may now have a target imported by this one.
+        self.report.created += created
+        self.report.updated += updated
+        self.report.unchanged += unchanged
+        self.report.conflicts.extend(conflicts)
+
+    def finish(self):
+        """Write what is pending, then give dangling related links the targets that exist now.
+
+        Links are written with their article, resolved against the articles known at that
+        moment; a link to an article written later (in this run or a later one) is
+        resolved here. The update goes through a temporary table: one statement whatever
+        the number of links.
+        """
+        self.flush()
         resolved = []
-        for link in RelatedLink.objects.filter(target__isnull=True).only("pk", "url"):
-            target_id = self.resolve(link.url)
+        for pk, url in RelatedLink.objects.filter(target__isnull=True).values_list("pk", "url"):
+            target_id = self.resolve(url)
             if target_id is not None:
-                link.target_id = target_id
-                resolved.append(link)
-        RelatedLink.objects.bulk_update(resolved, ["target"], batch_size=500)
+                resolved.append((pk, target_id))
+        if resolved:
+            _set_link_targets(resolved)
         self.report.resolved_links = len(resolved)
         self.report.dangling_links = RelatedLink.objects.filter(target__isnull=True).count()
 
@@ -375,37 +523,111 @@ class _Writer:
         return self.addresses.get((match["subject"], match["slug"]))
 
 
-def import_paths(paths, subjects_file=None, workers=None, progress=None):
-    """Import files and folders of front matter Markdown.
+def _set_link_targets(pairs):
+    """Set ``target_id`` on many related links: ``pairs`` is ``[(link_pk, target_pk)]``."""
+    table = RelatedLink._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE import_link_targets "
+            "(link_id bigint PRIMARY KEY, target_id bigint NOT NULL)"
+        )
+        try:
+            cursor.executemany("INSERT INTO import_link_targets VALUES (%s, %s)", pairs)
+            cursor.execute(
+                f"UPDATE {table} SET target_id = (SELECT t.target_id FROM import_link_targets t "
+                f"WHERE t.link_id = {table}.id) "
+                f"WHERE id IN (SELECT link_id FROM import_link_targets)"
+            )
+        finally:
+            cursor.execute("DROP TABLE import_link_targets")
 
-    ``paths``: files or folders (folders are searched recursively for ``*.md``).
-    ``subjects_file``: optional subjects JSON (see load_subjects_file); when given, it
-    decides the subjects' titles and order and which are listed.
-    ``workers``: processes for parsing and rendering (default: one per CPU).
-    ``progress``: optional callable taking a count of files done, for a progress bar.
-    Returns an ImportReport; bad files are reported in it, never raised.
-    Raises FrontMatterError when a path or the subjects file cannot be read.
+
+def prune(roots, seen_paths, mode="delete"):
+    """Remove (``mode="delete"``) or unpublish (``"unpublish"``) articles whose file is gone.
+
+    Only articles whose source_path lies under one of ``roots`` (folders or archives
+    just imported) and is not in ``seen_paths`` are touched; articles written in the
+    admin have no source_path and are never touched. Returns the number of articles.
+    """
+    if not roots:
+        return 0
+    gone = []
+    for root in roots:
+        candidates = Article.objects.filter(source_path__startswith=root).values_list(
+            "pk", "source_path"
+        )
+        gone.extend(pk for pk, path in candidates if path not in seen_paths)
+    if not gone:
+        return 0
+    queryset = Article.objects.filter(pk__in=gone)
+    if mode == "unpublish":
+        return queryset.exclude(status=Article.Status.DRAFT).update(
+            status=Article.Status.DRAFT, updated=timezone.now()
+        )
+    count = len(gone)
+    queryset.delete()
+    return count
+
+
+def import_paths(
+    paths,
+    subjects_file=None,
+    workers=None,
+    progress=None,
+    force=False,
+    dry_run=False,
+    prune_mode=None,
+    batch_size=BATCH_SIZE,
+):
+    """Import files, folders and archives of front matter Markdown.
+
+    ``paths``: files, folders (searched recursively for ``*.md``) or .zip / .tar.gz
+    archives of them. ``subjects_file``: optional subjects JSON (see load_subjects_file);
+    when given it decides the subjects' titles and order and which are listed.
+    ``workers``: processes for parsing and rendering (default one per CPU).
+    ``progress``: optional callable ``progress(done, total)`` called as files are
+    handled (``done`` files since the last call, of ``total``). ``force``: take the
+    file's version even where an editor changed the article since its last import.
+    ``dry_run``: do everything, report it, then roll it all back. ``prune_mode``:
+    None, ``"delete"`` or ``"unpublish"`` for articles whose files are gone (see prune).
+    A file whose bytes match the last imported version is skipped without parsing.
+
+    Returns an ImportReport; bad files are reported in it, never raised. Raises
+    FrontMatterError when a path, an archive or the subjects file cannot be read.
     """
     started = time.perf_counter()
-    report = ImportReport()
+    report = ImportReport(dry_run=dry_run)
     entries = load_subjects_file(subjects_file) if subjects_file else None
-    files = collect_files(paths)
-    report.files = len(files)
-    if entries is not None:
-        apply_subjects(entries)
-    known = frozenset(
-        Article.objects.exclude(source_hash="").values_list("source_hash", flat=True)
-    )
-    writer = _Writer(report, subjects_fixed=entries is not None)
-    for outcome, path, payload in _prepare_all(files, known, workers):
-        if outcome == "ok":
-            writer.add(payload)
-        elif outcome == "unchanged":
-            report.unchanged += 1
-        else:
-            report.errors.append(payload)
-        if progress is not None:
-            progress(1)
-    writer.finish()
+    with contextlib.ExitStack() as stack:
+        files, roots = collect_files(paths, stack)
+        report.files = len(files)
+        if dry_run:
+            stack.enter_context(_rolled_back())
+        if entries is not None:
+            apply_subjects(entries)
+        known = frozenset(
+            Article.objects.exclude(source_hash="").values_list("source_hash", flat=True)
+        )
+        writer = _Writer(report, entries is not None, force, batch_size)
+        for outcome, source, payload in _prepare_all(files, known, workers):
+            if outcome == "ok":
+                writer.add(payload)
+            elif outcome == "unchanged":
+                report.unchanged += 1
+            else:
+                report.errors.append(payload)
+            if progress is not None:
+                progress(1, report.files)
+        writer.finish()
+        if prune_mode:
+            report.pruned = prune(roots, {f.source_path for f in files}, prune_mode)
     report.elapsed = time.perf_counter() - started
     return report
+
+
+@contextlib.contextmanager
+def _rolled_back():
+    """A transaction that is always rolled back: the dry run's."""
+    with contextlib.suppress(_Rollback), transaction.atomic():
+        yield
+        raise _Rollback

@@ -4,10 +4,14 @@ An article's public address is ``/learn/<subject slug>/questions/<slug>`` (the c
 ``url``); that pair is its identity for imports. The answer is stored twice: the Markdown
 source and the HTML rendered from it once, at save or import time, by articles.rendering.
 """
-from django.db import models
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models, transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
 from django.urls import reverse
+from django.utils import timezone
 
-from articles import rendering
+from articles import redirects, rendering
 from articles.querysets import ArticleQuerySet, SubjectQuerySet
 
 
@@ -41,6 +45,14 @@ class Subject(models.Model):
 
     def get_absolute_url(self):
         return reverse("articles:subject", kwargs={"subject": self.slug})
+
+    def save(self, *args, **kwargs):
+        """Save; a changed slug leaves 301s from the old addresses of the subject and of
+        every article in it (articles.redirects)."""
+        before = redirects.stored_subject(self)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            redirects.subject_saved(self, before)
 
 
 class Article(models.Model):
@@ -172,7 +184,12 @@ class Article(models.Model):
         )
 
     def save(self, *args, **kwargs):
-        """Render the answer to stored HTML when it changed or the renderer is newer."""
+        """Save an editor's change: render the answer when it changed or the renderer is
+        newer, and stamp ``edited_at`` (imports write in bulk and never come here)."""
+        self.edited_at = timezone.now()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "edited_at"}
         if (
             self.renderer_version != rendering.RENDERER_VERSION
             or self.answer != getattr(self, "_rendered_answer", None)
@@ -181,7 +198,11 @@ class Article(models.Model):
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "answer_html", "renderer_version"}
-        super().save(*args, **kwargs)
+        # A changed subject or slug leaves a 301 behind; copies get their canonical rechosen.
+        before = redirects.stored_article(self)
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            redirects.article_saved(self, before)
 
     def render(self):
         """Set ``answer_html`` from ``answer`` with the current renderer. Does not save."""
@@ -261,3 +282,42 @@ class Redirect(models.Model):
 
     def __str__(self):
         return f"{self.old_path} → {self.new_path}"
+
+
+class SearchDocument(models.Model):
+    """One article's entry in the PostgreSQL search index, read by articles.search.
+
+    The table and its GIN index are made by migration 0004 on PostgreSQL only (SQLite uses
+    an FTS5 table instead), so Django does not manage it. ``document`` is a generated
+    column the database computes from the text columns; nothing writes it.
+    """
+
+    article = models.OneToOneField(
+        Article,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        db_constraint=False,
+        related_name="search_document",
+    )
+    question = models.TextField()
+    title = models.TextField(help_text="Titles that differ from the question, if any.")
+    keywords = models.TextField()
+    answer = models.TextField(help_text="The answer as plain text.")
+    document = SearchVectorField()
+
+    class Meta:
+        managed = False
+        db_table = "articles_search_document"
+
+    def __str__(self):
+        return self.question
+
+
+@receiver(post_save, sender=Article, dispatch_uid="articles.search.index_saved_article")
+def _index_saved_article(sender, instance, using, update_fields=None, **kwargs):
+    # Imports write in bulk (no signals) and index each batch themselves; deletions are
+    # followed by a database trigger. Here: every single save of indexed text.
+    from articles import search
+
+    if update_fields is None or search.INDEXED_FIELDS & set(update_fields):
+        search.index_articles([instance], using=using)

@@ -22,7 +22,7 @@ def test_a_second_run_changes_nothing_and_says_so(sample_site):
     out, err, status = run_import(FIXTURES / "learn", subjects=FIXTURES / "subjects.json")
     assert status == 0
     assert "Nothing changed: all 12 files are already imported." in out
-    assert "0 created, 0 updated, 12 unchanged, 0 failed" in out
+    assert "0 created, 0 updated, 12 unchanged, 0 conflicts, 0 failed" in out
     assert list(Article.objects.values_list("pk", "updated")) == before
 
 
@@ -115,7 +115,7 @@ def test_a_bad_file_is_reported_and_the_rest_import(db, write_article, tmp_path)
     out, err, status = run_import(tmp_path / "learn")
     assert status == 1
     assert f"error: {bad}:2: invalid YAML" in err
-    assert "2 created, 0 updated, 0 unchanged, 1 failed" in out
+    assert "2 created, 0 updated, 0 unchanged, 0 conflicts, 1 failed" in out
     assert set(Article.objects.values_list("slug", flat=True)) == {"good-one", "good-two"}
 
 

@@ -4,7 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from articles.frontmatter import FrontMatterError
-from articles.importing import collect_files, import_paths
+from articles.importing import import_paths
 
 
 class Command(BaseCommand):
@@ -22,26 +22,58 @@ class Command(BaseCommand):
             "are unlisted.",
         )
         parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Take the file's version even where an editor changed the article since "
+            "its last import (otherwise such articles are skipped and reported).",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Report what would change and write nothing.",
+        )
+        parser.add_argument(
+            "--prune",
+            nargs="?",
+            const="delete",
+            choices=["delete", "unpublish"],
+            help="Delete (or with --prune=unpublish, unpublish) articles imported from the "
+            "given folders or archives whose files are gone. Articles made in the admin "
+            "are never touched.",
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=500, help="Articles written per transaction."
+        )
+        parser.add_argument(
             "--workers",
             type=int,
             default=None,
             help="Processes for parsing and rendering (default: one per CPU; 1 for none).",
         )
 
-    def handle(self, *args, paths, subjects, workers, **options):
+    def handle(self, *args, paths, subjects, workers, force, dry_run, prune, batch_size, **options):
         progress_bar = None
         progress = None
         if self.stdout.isatty() and options["verbosity"] >= 1:
             from tqdm import tqdm
 
-            try:
-                total = len(collect_files(paths))
-            except FrontMatterError as error:
-                raise CommandError(str(error)) from None
-            progress_bar = tqdm(total=total, unit="file", file=sys.stderr)
-            progress = progress_bar.update
+            progress_bar = tqdm(unit="file", file=sys.stderr)
+
+            def progress(done, total):
+                progress_bar.total = total
+                progress_bar.update(done)
+
         try:
-            report = import_paths(paths, subjects_file=subjects, workers=workers, progress=progress)
+            report = import_paths(
+                paths,
+                subjects_file=subjects,
+                workers=workers,
+                progress=progress,
+                force=force,
+                dry_run=dry_run,
+                prune_mode=prune,
+                batch_size=batch_size,
+            )
         except FrontMatterError as error:
             raise CommandError(str(error)) from None
         finally:
@@ -49,6 +81,8 @@ class Command(BaseCommand):
                 progress_bar.close()
         for error in report.errors:
             self.stderr.write(f"error: {error}")
+        for conflict in report.conflicts:
+            self.stderr.write(f"conflict: {conflict}")
         if report.changed == 0 and not report.errors:
             self.stdout.write(f"Nothing changed: all {report.files} files are already imported.")
         self.stdout.write(report.summary())
