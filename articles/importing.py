@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import tarfile
 import tempfile
@@ -20,12 +19,13 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from articles import rendering
 from articles.frontmatter import URL_RE, ArticleRecord, FrontMatterError, parse_bytes
 from articles.models import Article, RelatedLink, Subject
+from articles.workers import parallel_map
 
 logger = logging.getLogger(__name__)
 
@@ -270,23 +270,6 @@ def prepare_file(source):
         record, source.source_path, answer, result.html, rendering.RENDERER_VERSION
     )
     return "ok", source, prepared
-
-
-def _prepare_all(files, known_hashes, workers):
-    """Yield prepare_file results in file order, using worker processes when worth it."""
-    if workers is None:
-        workers = os.cpu_count() or 1
-    if workers <= 1 or len(files) < MIN_FILES_FOR_WORKERS:
-        _init_worker(known_hashes)
-        yield from map(prepare_file, files)
-        return
-    if not connection.in_atomic_block:
-        # Forked children never use the database; closing first keeps them from even
-        # holding the parent's connections.
-        connections.close_all()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(known_hashes,)) as pool:
-        yield from pool.imap(prepare_file, files, chunksize=32)
 
 
 # --- database side -------------------------------------------------------------------
@@ -609,7 +592,15 @@ def import_paths(
             Article.objects.exclude(source_hash="").values_list("source_hash", flat=True)
         )
         writer = _Writer(report, entries is not None, force, batch_size)
-        for outcome, source, payload in _prepare_all(files, known, workers):
+        prepared = parallel_map(
+            prepare_file,
+            files,
+            workers,
+            min_items=MIN_FILES_FOR_WORKERS,
+            initializer=_init_worker,
+            initargs=(known,),
+        )
+        for outcome, source, payload in prepared:
             if outcome == "ok":
                 writer.add(payload)
             elif outcome == "unchanged":

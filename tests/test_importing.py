@@ -167,3 +167,34 @@ def test_the_seed_article_of_the_corpus_imports(corpus):
     assert article.subject.slug == "digital-media"
     assert article.related_links.count() == 5
     assert article.answer_html.count("<strong>") == 5
+
+
+def test_render_articles_re_renders_only_stale_answers(sample_site):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from articles import rendering
+
+    Article.objects.filter(slug="what-is-the-accounting-equation").update(
+        answer_html="stale", renderer_version=0
+    )
+    out = StringIO()
+    call_command("render_articles", workers=1, stdout=out)
+    assert "Rendered 1 answers" in out.getvalue()
+    article = Article.objects.get(slug="what-is-the-accounting-equation")
+    assert article.renderer_version == rendering.RENDERER_VERSION
+    assert "<math" in article.answer_html
+    out = StringIO()
+    call_command("render_articles", workers=1, stdout=out)
+    assert "Nothing to render" in out.getvalue()
+
+
+def test_render_articles_all_of_one_subject(sample_site):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("render_articles", all=True, subject="mathematics", workers=1, stdout=out)
+    assert "Rendered 3 answers" in out.getvalue()
