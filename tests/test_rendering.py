@@ -374,13 +374,63 @@ def test_rendering_is_deterministic_and_typed():
     assert isinstance(first, RenderResult) and first == second
 
 
-def test_cached_tools_match_markdownify_function():
-    text, _ = rendering._protect(
-        decode_answer(r"# H\n\n- a\n  - b\n\n| x |\n|:-:|\n| 1 |\n\n```c\nint x;\n```")
-    )
-    assert rendering._markdown_to_safe_html(text) == markdownify(
-        text, custom_settings=rendering.MARKDOWNIFY_KEY
-    )
+class _DomEvents(HTMLParser):
+    """A fragment's DOM as a list of events: tags with sorted attributes, and text.
+
+    Serialisers differ in how they escape (``&#x27;`` vs ``'``) and order attributes;
+    two fragments with the same events are the same page for a reader.
+    """
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.events = []
+
+    def handle_starttag(self, tag, attrs):
+        self.events.append(("start", tag, tuple(sorted(attrs))))
+
+    def handle_endtag(self, tag):
+        self.events.append(("end", tag))
+
+    def handle_data(self, data):
+        if self.events and self.events[-1][0] == "text":
+            self.events[-1] = ("text", self.events[-1][1] + data)
+        else:
+            self.events.append(("text", data))
+
+
+def dom(fragment):
+    parser = _DomEvents()
+    parser.feed(fragment)
+    parser.close()
+    return parser.events
+
+
+def _sanitiser_cases():
+    yield r"# H\n\n- a\n  - b\n\n| x |\n|:-:|\n| 1 |\n\n```c\nint x;\n```"
+    yield r"<script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1))"
+    yield r"[ext](https://example.org/a?b=1&c='2') and [mail](mailto:a@b.c) and `<b>`"
+    yield r"A notebook costs $4 and a pen $2, so **$6** in all. Escaped: \$5."
+    yield r"```html\n<b>x</b><script>alert(1)</script>\n```\n\n> quote \"double\" 'single'"
+
+
+@pytest.mark.parametrize("raw", list(_sanitiser_cases()))
+def test_nh3_sanitises_to_the_same_dom_as_markdownify_with_bleach(raw):
+    text, _ = rendering._protect(decode_answer(raw))
+    ours = rendering._markdown_to_safe_html(text)
+    theirs = markdownify(text, custom_settings=rendering.MARKDOWNIFY_KEY)
+    assert dom(ours) == dom(theirs)
+
+
+@pytest.mark.corpus
+def test_nh3_and_bleach_agree_on_a_corpus_sample():
+    compared = 0
+    for path, raw in _corpus_answers(step=25):
+        text, _ = rendering._protect(decode_answer(raw))
+        ours = rendering._markdown_to_safe_html(text)
+        theirs = markdownify(text, custom_settings=rendering.MARKDOWNIFY_KEY)
+        assert dom(ours) == dom(theirs), path
+        compared += 1
+    assert compared > 1000
 
 
 def test_renderer_version_is_an_int():
