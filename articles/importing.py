@@ -22,7 +22,8 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from articles import rendering
+from articles import canonical, rendering, search
+from articles.caching import bump_content_version
 from articles.frontmatter import URL_RE, ArticleRecord, FrontMatterError, parse_bytes
 from articles.models import Article, RelatedLink, Subject
 from articles.workers import parallel_map
@@ -462,6 +463,8 @@ class _Writer:
                     [article for article, _ in to_update],
                     [*IMPORTED_FIELDS, *BOOKKEEPING_FIELDS],
                 )
+            # Bulk writes send no signals: index the batch in the same transaction.
+            search.index_articles([article for article, _ in [*to_create, *to_update]])
             if relink:
                 RelatedLink.objects.filter(article_id__in=relink).delete()
             for article, _ in to_create:
@@ -612,6 +615,10 @@ def import_paths(
         writer.finish()
         if prune_mode:
             report.pruned = prune(roots, {f.source_path for f in files}, prune_mode)
+        if report.changed or report.resolved_links:
+            bump_content_version()
+        # Copies of cross-posted articles may have arrived, changed or gone.
+        canonical.update_canonical()
     report.elapsed = time.perf_counter() - started
     return report
 

@@ -3,8 +3,37 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from articles.caching import bump_content_version
 
-class SubjectQuerySet(models.QuerySet):
+
+class ChangeTrackingQuerySet(models.QuerySet):
+    """Bulk writes (which send no signals) mark cached pages stale, as single saves do."""
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        if rows:
+            bump_content_version()
+        return rows
+
+    def delete(self):
+        result = super().delete()
+        bump_content_version()
+        return result
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            bump_content_version()
+        return created
+
+    def bulk_update(self, objs, *args, **kwargs):
+        rows = super().bulk_update(objs, *args, **kwargs)
+        if rows:
+            bump_content_version()
+        return rows
+
+
+class SubjectQuerySet(ChangeTrackingQuerySet):
     def listed(self):
         return self.filter(listed=True)
 
@@ -15,7 +44,7 @@ class SubjectQuerySet(models.QuerySet):
         )
 
 
-class ArticleQuerySet(models.QuerySet):
+class ArticleQuerySet(ChangeTrackingQuerySet):
     def published(self):
         """Articles readers may see: published, and not scheduled for later."""
         return self.filter(status="published").filter(

@@ -1,16 +1,20 @@
 from django.urls import path, re_path
 
-from articles import views
+from articles import feeds, views
+from articles.caching import cached_page
 
 app_name = "articles"
 
 urlpatterns = [
-    path("learn", views.SubjectListView.as_view(), name="index"),
-    path("learn/<slug:subject>", views.SubjectDetailView.as_view(), name="subject"),
+    path("learn", cached_page(views.SubjectListView.as_view()), name="index"),
+    path("learn/<slug:subject>", cached_page(views.SubjectDetailView.as_view()), name="subject"),
     path(
         "learn/<slug:subject>/questions/<slug:slug>",
-        views.ArticleDetailView.as_view(),
+        cached_page(views.ArticleDetailView.as_view()),
         name="detail",
     ),
+    path("search", views.SearchView.as_view(), name="search"),
+    path("feed.xml", feeds.LatestArticlesFeed(), name="feed"),
+    path("learn/<slug:subject>/feed.xml", feeds.SubjectFeed(), name="subject_feed"),
     re_path(r"^(?P<path>learn(?:/.*)?)/+$", views.strip_trailing_slash),
 ]

@@ -12,6 +12,16 @@ CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    # Cached pages must not leak from one test into the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     # Manifest storage needs collectstatic; tests render templates without it.
     settings.STORAGES = {
