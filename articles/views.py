@@ -3,10 +3,13 @@
 Views are thin: each page is one queryset from articles.querysets plus a fixed number of
 queries whatever a subject's size. No rendering happens here: answers are stored as HTML.
 """
+from urllib.parse import urlencode
+
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.views.generic import DetailView, ListView
 
+from articles import search
 from articles.models import Article, Subject
 
 ARTICLES_PER_PAGE = 20
@@ -86,3 +89,52 @@ def strip_trailing_slash(request, path):
     if request.META.get("QUERY_STRING"):
         location += "?" + request.META["QUERY_STRING"]
     return HttpResponsePermanentRedirect(location)
+
+class SearchView(ListView):
+    """``/search?q=…&subject=…&page=N``: published articles matching the words, best first.
+
+    The query, ranking and snippets come from articles.search; a page costs a fixed
+    number of queries (none when nothing searchable was typed). ``subject`` is a subject's
+    slug; the select offers the subjects holding results, with their counts.
+    """
+
+    template_name = "articles/search_results.html"
+    context_object_name = "hits"
+    paginate_by = search.RESULTS_PER_PAGE
+
+    def get_queryset(self):
+        self.query = search.clean_query(self.request.GET.get("q"))
+        self.subject_slug = self.request.GET.get("subject", "").strip()[:200]
+        return search.search(self.query, subject=self.subject_slug or None)
+
+    def paginate_queryset(self, queryset, page_size):
+        try:
+            return super().paginate_queryset(queryset, page_size)
+        except Http404:
+            raise Http404("No such page of results") from None
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        results, page = self.object_list, context["page_obj"]
+        counts = results.subject_counts
+        chosen = next((row for row in counts if row.slug == self.subject_slug), None)
+        subject_title = chosen.title if chosen else ""
+        if self.subject_slug and chosen is None:
+            # No results in the chosen subject: name it, if it exists, on the empty page.
+            subject = Subject.objects.filter(slug=self.subject_slug).only("title").first()
+            subject_title = subject.title if subject else ""
+        params = {"q": self.query, **({"subject": self.subject_slug} if self.subject_slug else {})}
+        context.update(
+            query=self.query,
+            search_query=self.query,
+            searchable=bool(results.clauses),
+            subject_slug=self.subject_slug,
+            subject_title=subject_title,
+            subject_counts=counts,
+            total=context["paginator"].count,
+            total_all=sum(row.count for row in counts),
+            query_string=urlencode(params),
+            all_subjects_query_string=urlencode({"q": self.query}),
+            page_range=context["paginator"].get_elided_page_range(page.number, on_each_side=2),
+        )
+        return context
