@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView
 
 from articles import search
@@ -61,14 +62,31 @@ class ArticleDetailView(DetailView):
     context_object_name = "article"
 
     def get_object(self, queryset=None):
-        return get_object_or_404(
-            Article.objects.published().select_related("subject"),
+        # Staff also get drafts and scheduled articles (with a banner); readers get 404.
+        staff = self.request.user.is_staff
+        articles = Article.objects.all() if staff else Article.objects.published()
+        article = get_object_or_404(
+            articles.select_related("subject"),
             subject__slug=self.kwargs["subject"],
             slug=self.kwargs["slug"],
         )
+        self.readers_see_it = not staff or (
+            Article.objects.published().filter(pk=article.pk).exists()
+        )
+        return article
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if not self.readers_see_it:
+            # A preview for staff: never stored by a cache a reader could hit.
+            add_never_cache_headers(response)
+            patch_cache_control(response, private=True)
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        # An article readers cannot see yet, shown to staff: the page says so.
+        context["staff_preview"] = not self.readers_see_it
         context["related_links"] = list(
             self.object.related_links.select_related("target__subject").only(
                 "position",
