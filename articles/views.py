@@ -5,6 +5,7 @@ queries whatever a subject's size. No rendering happens here: answers are stored
 """
 from urllib.parse import urlencode
 
+from django.core.validators import slug_re
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -122,7 +123,9 @@ class SearchView(ListView):
 
     def get_queryset(self):
         self.query = search.clean_query(self.request.GET.get("q"))
-        self.subject_slug = self.request.GET.get("subject", "").strip()[:200]
+        slug = self.request.GET.get("subject", "").strip()
+        # Not a slug (no subject can have it): search all subjects.
+        self.subject_slug = slug if slug_re.fullmatch(slug) and len(slug) <= 200 else ""
         return search.search(self.query, subject=self.subject_slug or None)
 
     def paginate_queryset(self, queryset, page_size):
