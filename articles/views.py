@@ -11,10 +11,12 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView
 
-from articles import search
+from articles import search, seo
 from articles.models import Article, Subject
 
 ARTICLES_PER_PAGE = 20
+#: Large columns of an article's canonical copy the page never prints.
+CANONICAL_DEFERRED = ("answer", "answer_html", "extra_front_matter", "body", "seo_keywords")
 
 
 class SubjectListView(ListView):
@@ -25,6 +27,11 @@ class SubjectListView(ListView):
 
     def get_queryset(self):
         return Subject.objects.listed().with_article_counts()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["head"] = seo.index_head()
+        return context
 
 
 class SubjectDetailView(ListView):
@@ -53,6 +60,7 @@ class SubjectDetailView(ListView):
         context = super().get_context_data(**kwargs)
         context["subject"] = self.subject
         context["article_count"] = context["paginator"].count
+        context["head"] = seo.subject_head(self.subject, context["page_obj"])
         return context
 
 
@@ -67,7 +75,10 @@ class ArticleDetailView(DetailView):
         staff = self.request.user.is_staff
         articles = Article.objects.all() if staff else Article.objects.published()
         article = get_object_or_404(
-            articles.select_related("subject"),
+            # The canonical copy comes in the same query, for the head's canonical link.
+            articles.select_related("subject", "canonical__subject").defer(
+                *(f"canonical__{name}" for name in CANONICAL_DEFERRED)
+            ),
             subject__slug=self.kwargs["subject"],
             slug=self.kwargs["slug"],
         )
@@ -88,6 +99,7 @@ class ArticleDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         # An article readers cannot see yet, shown to staff: the page says so.
         context["staff_preview"] = not self.readers_see_it
+        context["head"] = seo.article_head(self.object)
         context["related_links"] = list(
             self.object.related_links.select_related("target__subject").only(
                 "position",
@@ -108,6 +120,7 @@ def strip_trailing_slash(request, path):
     if request.META.get("QUERY_STRING"):
         location += "?" + request.META["QUERY_STRING"]
     return HttpResponsePermanentRedirect(location)
+
 
 class SearchView(ListView):
     """``/search?q=…&subject=…&page=N``: published articles matching the words, best first.

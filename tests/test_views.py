@@ -73,7 +73,7 @@ def test_article_page_reads_right(client, sample_site):
     html = response.content.decode()
     assert "<h1>How do you differentiate a composite function with the chain rule?</h1>" in html
     assert "Posted on Nov 29, 2024" in text_of(response)
-    assert "<title>How do you differentiate a composite function with the chain rule? | QuickTakes | Mathematics</title>" in html
+    assert "<title>How do you differentiate a composite function with the chain rule? | Mathematics | QuickTakes Learn</title>" in html
     assert '<meta name="description" content="A short answer to: How do you differentiate a composite function with the chain rule?">' in html
     assert '<meta name="keywords" content="how, do, you, differentiate, a">' in html
     assert 'href="/learn/mathematics"' in html

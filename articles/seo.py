@@ -1,0 +1,186 @@
+"""What a page's head tells search engines and link previews: canonical URLs, robots,
+Open Graph and Twitter card tags, JSON-LD (schema.org QAPage and BreadcrumbList).
+
+Builds plain values from rows already loaded by the views; it never queries the database
+and never renders Markdown. JSON-LD is serialised here so that no text can close its script
+element.
+"""
+
+import json
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+#: schema.org's JSON-LD context.
+SCHEMA_ORG = "https://schema.org"
+
+# In a script element only "</script" (and "<!--") can end the data; escaping <, > and &
+# as JSON \u escapes keeps the JSON equal and the element closed only by its own tag.
+_JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+
+
+def absolute(path):
+    """``path`` (site-relative) on ``settings.SITE_URL``."""
+    return settings.SITE_URL + path
+
+
+def json_ld(data):
+    """``data`` as JSON safe to print inside ``<script type="application/ld+json">``."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return mark_safe(text.translate(_JSON_SCRIPT_ESCAPES))
+
+
+def canonical_article(article):
+    """The copy ``article``'s canonical link names: its ``canonical`` copy when readers can
+    see that one, else the article itself (a stale link never sends crawlers to a 404).
+    Expects ``canonical__subject`` loaded with the article."""
+    copy = article.canonical
+    if copy is None or copy.status != copy.Status.PUBLISHED:
+        return article
+    if copy.publish_at is not None and copy.publish_at > timezone.now():
+        return article
+    return copy
+
+
+def _author(name):
+    # The corpus credits every answer to the brand itself: an Organization, not a Person.
+    if name.strip().lower() in settings.SITE_NAME.lower():
+        return {"@type": "Organization", "name": name, "url": absolute(reverse("articles:index"))}
+    return {"@type": "Person", "name": name}
+
+
+def article_head(article):
+    """Head values for an article page: ``title``, ``description``, ``keywords``,
+    ``canonical_url``, ``noindex`` (bool), ``open_graph`` and ``twitter`` (lists of
+    (property, content) pairs), ``json_ld`` (safe string), ``feed_url``, ``feed_title``.
+
+    The canonical URL names the canonical copy of a cross-posted article (articles.canonical)
+    and is absolute, from ``SITE_URL``. noindex: the article's own flag or an unlisted
+    subject.
+    """
+    subject = article.subject
+    url = absolute(article.get_absolute_url())
+    canonical_url = absolute(canonical_article(article).get_absolute_url())
+    title = f"{article.question} | {subject.title} | {settings.SITE_NAME}"
+    description = article.seo_description
+    published = article.date.isoformat()
+    modified = (article.edited_at or article.updated or timezone.now()).isoformat()
+    author = _author(article.author) if article.author else None
+    answer = {
+        "@type": "Answer",
+        "text": article.answer,
+        "url": canonical_url + "#answer",
+        "datePublished": published,
+        "upvoteCount": 0,
+    }
+    question = {
+        "@type": "Question",
+        "name": article.question,
+        "text": article.question,
+        "answerCount": 1,
+        "datePublished": published,
+        "dateModified": modified,
+        "acceptedAnswer": answer,
+    }
+    if author:
+        answer["author"] = question["author"] = author
+    breadcrumbs = [
+        ("Learn", absolute(reverse("articles:index"))),
+        (subject.title, absolute(subject.get_absolute_url())),
+        (article.question, url),
+    ]
+    data = [
+        {
+            "@context": SCHEMA_ORG,
+            "@type": "QAPage",
+            "url": canonical_url,
+            "name": article.question,
+            "inLanguage": "en",
+            "mainEntity": question,
+        },
+        breadcrumb_list(breadcrumbs),
+    ]
+    open_graph = [
+        ("og:type", "article"),
+        ("og:site_name", settings.SITE_NAME),
+        ("og:title", article.question),
+        ("og:url", canonical_url),
+        ("og:locale", "en_US"),
+        ("article:published_time", published),
+        ("article:modified_time", modified),
+        ("article:section", subject.title),
+    ]
+    if description:
+        open_graph.insert(3, ("og:description", description))
+    twitter = [("twitter:card", "summary"), ("twitter:title", article.question)]
+    if description:
+        twitter.append(("twitter:description", description))
+    return {
+        "title": title,
+        "description": description,
+        "keywords": article.seo_keywords,
+        "canonical_url": canonical_url,
+        "noindex": article.no_index or not subject.listed,
+        "open_graph": open_graph,
+        "twitter": twitter,
+        "json_ld": json_ld(data),
+        **subject_feed(subject),
+    }
+
+
+def breadcrumb_list(crumbs):
+    """A schema.org BreadcrumbList from ``[(name, absolute URL), …]``, outermost first."""
+    return {
+        "@context": SCHEMA_ORG,
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": position, "name": name, "item": url}
+            for position, (name, url) in enumerate(crumbs, start=1)
+        ],
+    }
+
+
+def subject_feed(subject):
+    return {
+        "feed_url": reverse("articles:subject_feed", kwargs={"subject": subject.slug}),
+        "feed_title": f"{subject.title} | {settings.SITE_NAME}",
+    }
+
+
+def _page_url(path, number):
+    return absolute(path if number == 1 else f"{path}?page={number}")
+
+
+def subject_head(subject, page):
+    """Head values for a page of a subject: ``canonical_url`` (page 1 has no ``?page``),
+    ``prev_url`` / ``next_url`` (absolute, or None), ``noindex`` (unlisted subject),
+    ``json_ld`` (its BreadcrumbList), ``feed_url``, ``feed_title``.
+
+    ``page``: the paginator's Page, or None when the subject has a single page.
+    """
+    path = subject.get_absolute_url()
+    number = page.number if page is not None else 1
+    prev_url = next_url = None
+    if page is not None and page.has_previous():
+        prev_url = _page_url(path, page.previous_page_number())
+    if page is not None and page.has_next():
+        next_url = _page_url(path, page.next_page_number())
+    crumbs = [
+        ("Learn", absolute(reverse("articles:index"))),
+        (subject.title, absolute(path)),
+    ]
+    return {
+        "canonical_url": _page_url(path, number),
+        "prev_url": prev_url,
+        "next_url": next_url,
+        "noindex": not subject.listed,
+        "json_ld": json_ld(breadcrumb_list(crumbs)),
+        **subject_feed(subject),
+    }
+
+
+def index_head():
+    """Head values for /learn: ``canonical_url``."""
+    return {"canonical_url": absolute(reverse("articles:index"))}
