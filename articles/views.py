@@ -160,7 +160,6 @@ class SearchView(ListView):
         params = {"q": self.query, **({"subject": self.subject_slug} if self.subject_slug else {})}
         context.update(
             query=self.query,
-            search_query=self.query,
             searchable=bool(results.clauses),
             subject_slug=self.subject_slug,
             subject_title=subject_title,
