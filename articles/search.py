@@ -28,6 +28,9 @@ MAX_CLAUSES = 12
 INDEXED_FIELDS = frozenset(
     {"question", "title", "article_title", "seo_keywords", "answer", "answer_html"}
 )
+# What index_articles reads of an article, and what a hit needs to be shown.
+_INDEX_FIELDS = ("question", "title", "article_title", "seo_keywords", "answer_html")
+_HIT_FIELDS = ("slug", "question", "date", "date_format", "subject__slug", "subject__title")
 
 #: The SQLite index: an FTS5 table whose rowid is the article's id (see migration 0004).
 FTS_TABLE = "articles_search_fts"
@@ -39,6 +42,7 @@ PG_CONFIG = "english"
 #: ts_rank weights for D, C, B, A: the vector puts the question and title in A, keywords in
 #: B and the answer in C, so the order of importance matches BM25_WEIGHTS.
 PG_RANK_WEIGHTS = [0.05, 0.1, 0.4, 1.0]
+#: The GIN index over the stored vector (migration 0004).
 PG_GIN_INDEX = "articles_search_document_gin"
 
 #: Words in the snippet of an answer: one passage around the matches, on both backends
@@ -453,7 +457,6 @@ class _PostgresBackend:
             cursor.execute(f"ANALYZE {SearchDocument._meta.db_table}")
 
 
-_HIT_FIELDS = ("slug", "question", "date", "date_format", "subject__slug", "subject__title")
 _BACKENDS = {"sqlite": _SQLiteBackend, "postgresql": _PostgresBackend}
 
 
@@ -539,5 +542,3 @@ def rebuild(batch_size=1000, using=None, progress=None):
     backend.optimise()
     return total
 
-
-_INDEX_FIELDS = ("question", "title", "article_title", "seo_keywords", "answer_html")
