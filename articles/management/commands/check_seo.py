@@ -159,7 +159,7 @@ class Command(BaseCommand):
                 self.fail(f"{old} leads to {location}, which answered {status}")
         self.stdout.write(
             f"Moved addresses: {len(olds)} old addresses, {len(olds) - len(missing)} still "
-            f"hold an article (served in place); of the {len(missing)} others, {ok} answered "
+            f"hold an article, which is served; of the {len(missing)} others, {ok} answered "
             f"301 (query string kept) to a page answering 200"
         )
 
