@@ -26,7 +26,9 @@ class SubjectListView(ListView):
     context_object_name = "subjects"
 
     def get_queryset(self):
-        return Subject.objects.listed().with_article_counts()
+        # Meta.ordering is dropped from GROUP BY queries: without this, PostgreSQL returns
+        # the subjects in hash order.
+        return Subject.objects.listed().with_article_counts().order_by("position", "title")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
