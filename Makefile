@@ -16,6 +16,7 @@ install: $(VENV)/installed
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_articles fixtures/learn --subjects fixtures/subjects.json
+	$(PY) manage.py import_redirects fixtures/moved-questions.json
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 test: install
@@ -26,6 +27,7 @@ test: install
 corpus: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_articles ../shared/corpus/learn --subjects ../shared/corpus/subjects.json
+	$(PY) manage.py import_redirects ../shared/corpus/moved-questions.json
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm
