@@ -10,6 +10,8 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.options import ShowFacets
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -365,6 +367,19 @@ def visibility(article, now=None):
     return "Live"
 
 
+class ArticleChangeList(ChangeList):
+    """The article list reads only the columns it shows: answers and their HTML are
+    the bulk of a row (up to 16 KB) and a page holds 50 rows."""
+
+    LIST_COLUMNS = (
+        "question", "subject", "date", "status", "publish_at", "no_index", "updated",
+    )
+
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.only(*self.LIST_COLUMNS)
+
+
 class VisibilityFilter(admin.SimpleListFilter):
     title = "visibility"
     parameter_name = "visibility"
@@ -399,14 +414,17 @@ class RelatedLinksFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        links = RelatedLink.objects.filter(article=OuterRef("pk"))
+        # Semi-joins that start from the few links concerned (found through the target
+        # index), not a per-article probe: IN never duplicates rows, so no DISTINCT.
         if self.value() == "missing":
-            return queryset.filter(Exists(links.filter(target__isnull=True)))
+            links = RelatedLink.objects.filter(target__isnull=True)
+            return queryset.filter(pk__in=links.values("article_id"))
         if self.value() == "hidden":
-            hidden = Q(target__status=Article.Status.DRAFT) | Q(
-                target__publish_at__gt=timezone.now()
+            hidden = Article.objects.filter(
+                Q(status=Article.Status.DRAFT) | Q(publish_at__gt=timezone.now())
             )
-            return queryset.filter(Exists(links.filter(hidden)))
+            links = RelatedLink.objects.filter(target__in=hidden.values("pk"))
+            return queryset.filter(pk__in=links.values("article_id"))
         return queryset
 
 
@@ -458,8 +476,39 @@ class SeoDescriptionFilter(admin.SimpleListFilter):
 # Articles --------------------------------------------------------------------------------
 
 
+def record_baseline(objects):
+    """Give objects that have no history yet a first version: the state they are in now.
+
+    Called before an editor's first change to an imported article, so that change can be
+    reverted too. ``objects``: model instances registered with reversion. Opens its own
+    revision, so it must run outside any other.
+    """
+    objects = [obj for obj in objects if obj.pk is not None]
+    if not objects:
+        return
+    model = type(objects[0])
+    known = set(
+        Version.objects.get_for_model(model)
+        .filter(object_id__in=[str(obj.pk) for obj in objects])
+        .values_list("object_id", flat=True)
+    )
+    fresh = [obj for obj in objects if str(obj.pk) not in known]
+    if not fresh:
+        return
+    with reversion.create_revision():
+        reversion.set_comment("As it was before its first change in the admin.")
+        for obj in fresh:
+            reversion.add_to_revision(obj)
+
+
 class HistoryMixin:
-    """Deletions recorded in the history too, with who and when, so they can be recovered."""
+    """Every change recorded with who and when, including the state before the first one,
+    and deletions too, so they can be recovered."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "POST":
+            record_baseline(filter(None, [self.get_object(request, unquote(object_id))]))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def _record_deletion(self, request, objects):
         with reversion.create_revision():
@@ -482,7 +531,9 @@ class HistoryMixin:
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
-            self._record_deletion(request, queryset)
+            # Whole rows: a changelist's queryset may defer columns the history needs.
+            whole = self.model._default_manager.filter(pk__in=queryset.values("pk"))
+            self._record_deletion(request, whole)
             super().delete_queryset(request, queryset)
 
 
@@ -634,6 +685,15 @@ class ArticleAdmin(HistoryMixin, VersionAdmin):
             link.save()
         formset.save_m2m()
 
+    def get_changelist(self, request, **kwargs):
+        return ArticleChangeList
+
+    def changelist_view(self, request, extra_context=None):
+        # Bulk actions open their own revisions (a baseline first, then the change), which
+        # VersionAdmin's one revision around the whole list would swallow.
+        context = {"has_change_permission": self.has_change_permission(request)}
+        return admin.ModelAdmin.changelist_view(self, request, {**context, **(extra_context or {})})
+
     def revision_view(self, request, object_id, version_id, extra_context=None):
         # Computed before VersionAdmin reverts inside its transaction: "now" is the row as
         # it stands, "then" the version the editor is about to restore.
@@ -657,18 +717,23 @@ class ArticleAdmin(HistoryMixin, VersionAdmin):
         now = timezone.now()
         changed = 0
         pks = list(queryset.order_by().values_list("pk", flat=True))
+        comment = f"{label} (bulk action on {len(pks)} article{'s' if len(pks) != 1 else ''})."
         for start in range(0, len(pks), 200):
             batch = Article.objects.filter(pk__in=pks[start : start + 200])
-            for article in batch.select_related("subject").order_by("pk"):
-                if not change(article):
-                    continue
-                article.edited_at = now
-                with transaction.atomic():
+            batch = [a for a in batch.select_related("subject").order_by("pk") if change(a)]
+            if not batch:
+                continue
+            record_baseline(
+                Article.objects.filter(pk__in=[a.pk for a in batch]).select_related("subject")
+            )
+            with reversion.create_revision():
+                reversion.set_user(request.user)
+                for article in batch:
+                    article.edited_at = now
                     article.save()
-                self.log_change(request, article, [{"changed": {"fields": list(fields)}}])
-                changed += 1
-        if changed:
-            reversion.set_comment(f"{label} ({changed} articles).")
+                    self.log_change(request, article, [{"changed": {"fields": list(fields)}}])
+                reversion.set_comment(comment)
+            changed += len(batch)
         return changed
 
     def _report(self, request, changed, total, done):

@@ -435,12 +435,16 @@ def test_changelist_search_finds_by_question_source_id_address_or_slug(editor_cl
 # History and revert ----------------------------------------------------------------------
 
 
+def version_with_answer(obj, answer):
+    return next(v for v in Version.objects.get_for_object(obj) if v.field_dict["answer"] == answer)
+
+
 def test_each_admin_save_is_a_version_with_who_and_what(editor_client, editor, sample_site):
     obj = article()
     post_change(editor_client, obj, answer="First edit.")
     post_change(editor_client, obj, answer="Second edit.", seo_title="New title")
     versions = Version.objects.get_for_object(obj)
-    assert versions.count() == 2
+    assert versions.count() == 3  # the state before the first change, then each save
     latest = versions.first().revision
     assert latest.user == editor
     assert latest.get_comment() == "Changed Answer and SEO title."
@@ -449,11 +453,20 @@ def test_each_admin_save_is_a_version_with_who_and_what(editor_client, editor, s
     assert "edna" in text_of(history)
 
 
+def test_first_admin_change_keeps_the_imported_state_to_revert_to(editor_client, sample_site):
+    obj = article()
+    imported_answer = obj.answer
+    post_change(editor_client, obj, answer="Edited.")
+    baseline = Version.objects.get_for_object(obj).last()
+    assert baseline.field_dict["answer"] == imported_answer
+    assert baseline.revision.get_comment() == "As it was before its first change in the admin."
+
+
 def test_revision_page_shows_what_changed_since(editor_client, sample_site):
     obj = article()
     post_change(editor_client, obj, answer="Old line.\n\nShared line.")
     post_change(editor_client, obj, answer="New line.\n\nShared line.")
-    old = Version.objects.get_for_object(obj).last()
+    old = version_with_answer(obj, "Old line.\n\nShared line.")
     response = editor_client.get(reverse("admin:articles_article_revision", args=[obj.pk, old.pk]))
     assert response.status_code == 200
     html = response.content.decode()
@@ -470,7 +483,7 @@ def test_revert_restores_the_answer_and_related_links(client, editor_client, sam
         editor_client, obj, answer="A mistaken answer.", **{"related_links-0-DELETE": "on"}
     )
     assert "mistaken" in client.get(CHAIN_RULE).content.decode()
-    old = Version.objects.get_for_object(obj).last()
+    old = version_with_answer(obj, "The original answer.")
     revision_url = reverse("admin:articles_article_revision", args=[obj.pk, old.pk])
     response = editor_client.post(revision_url, form_data(editor_client.get(revision_url)))
     assert response.status_code == 302
@@ -584,7 +597,9 @@ def test_bulk_set_and_clear_noindex(editor_client, sample_site):
     chosen = list(Article.objects.filter(subject__slug="mathematics"))
     run_action(editor_client, "set_no_index", chosen)
     assert set(Article.objects.filter(subject__slug="mathematics").values_list("no_index", flat=True)) == {True}
-    assert Version.objects.get_for_object(chosen[0]).first().revision.get_comment() == "Set noindex (3 articles)."
+    latest = Version.objects.get_for_object(chosen[0]).first().revision
+    assert latest.get_comment() == "Set noindex (bulk action on 3 articles)."
+    assert latest.user.username == "edna"
     run_action(editor_client, "clear_no_index", chosen)
     assert set(Article.objects.filter(subject__slug="mathematics").values_list("no_index", flat=True)) == {False}
 
@@ -615,7 +630,7 @@ def test_bulk_move_saves_each_article_into_the_subject(editor_client, sample_sit
     assert response.status_code == 302
     assert {a.subject.slug for a in (article(), article("how-do-you-expand-a-perfect-square"))} == {"others"}
     assert article().subject_name == "Others"
-    assert Version.objects.get_for_object(article()).count() == 1
+    assert Version.objects.get_for_object(article()).count() == 2  # before, after
 
 
 def test_bulk_move_leaves_articles_whose_slug_is_taken_there(editor_client, sample_site):
@@ -688,6 +703,14 @@ def test_changelist_costs_a_fixed_number_of_queries(editor_client, sample_site, 
     # Session, user, the editor's permissions (2), the count or estimate, the page of
     # articles with their subjects, the subjects for the filter.
     assert len(large) == 7
+
+
+def test_changelist_reads_only_the_columns_it_shows(admin_client, sample_site):
+    page_query = next(
+        sql for sql in changelist_queries(admin_client, {}) if 'FROM "articles_article" INNER JOIN' in sql
+    )
+    assert '"articles_article"."answer_html"' not in page_query
+    assert '"articles_article"."answer"' not in page_query
 
 
 def test_unfiltered_changelist_counts_nothing(admin_client, sample_site):
