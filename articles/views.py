@@ -62,6 +62,9 @@ class SubjectDetailView(ListView):
         context = super().get_context_data(**kwargs)
         context["subject"] = self.subject
         context["article_count"] = context["paginator"].count
+        context["page_range"] = context["paginator"].get_elided_page_range(
+            context["page_obj"].number, on_each_side=2
+        )
         context["head"] = seo.subject_head(self.subject, context["page_obj"])
         return context
 

@@ -61,6 +61,8 @@ def test_subject_pages_paginate_twenty_a_page(client, sample_site):
     first = client.get("/learn/mathematics")
     assert len(first.context["articles"]) == 20
     assert 'href="?page=2"' in first.content.decode()
+    assert 'href="?page=3"' in first.content.decode()
+    assert '<span aria-current="page">1</span>' in first.content.decode()
     last = client.get("/learn/mathematics?page=3")
     assert len(last.context["articles"]) == 3
     assert client.get("/learn/mathematics?page=4").status_code == 404

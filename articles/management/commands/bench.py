@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 from django.conf import settings
@@ -129,6 +130,11 @@ class Command(BaseCommand):
         parser.add_argument("--connections", type=int, default=16, help="wrk connections.")
         parser.add_argument("--skip-import", action="store_true", help="Reuse the databases as they are.")
         parser.add_argument("--skip-load", action="store_true", help="No gunicorn/wrk phase.")
+        parser.add_argument(
+            "--redis-url",
+            default="redis://127.0.0.1:6379/0",
+            help="Shared cache for the two-app-server run on PostgreSQL ('' to skip it).",
+        )
         parser.add_argument("--json", metavar="FILE", help="Also write the figures as JSON.")
         parser.add_argument("--pages-phase", action="store_true", help=argparse_hidden())
 
@@ -219,6 +225,8 @@ class Command(BaseCommand):
         figures["pages"] = json.loads(out.strip().splitlines()[-1])
         if not options["skip_load"]:
             figures["load"] = self.bench_load(url, workdir, options)
+            if vendor == "postgresql" and options["redis_url"]:
+                figures["two_servers"] = self.bench_two_servers(url, workdir, options)
         return figures
 
     # --- Hugo -------------------------------------------------------------------
@@ -324,17 +332,76 @@ class Command(BaseCommand):
             "--latency", f"http://127.0.0.1:{port}{path}",
         ]
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-        scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        socket_errors = re.search(r"Socket errors: (.*)", out)
-        return {
-            "requests_per_s": rps,
-            "p99_ms": float(p99.group(1)) * scale,
-            "non_2xx": int(errors.group(1)) if errors else 0,
-            "socket_errors": socket_errors.group(1) if socket_errors else "",
-        }
+        return parse_wrk(out)
+
+    def bench_two_servers(self, url, workdir, options):
+        """Two app servers on different ports sharing one PostgreSQL and one Redis: wrk
+        against both at once, then an edit saved through A's admin read back through B."""
+        wrk = shutil.which("wrk")
+        try:
+            import redis
+
+            redis.Redis.from_url(options["redis_url"]).ping()
+        except Exception as error:  # no Redis here: say so and go on
+            self.stderr.write(f"Redis unreachable ({error}): no two-server run.")
+            return None
+        self.stderr.write("   two app servers sharing PostgreSQL and Redis ...")
+        env = self.env_for(
+            url,
+            STATIC_ROOT=str(workdir / "static"),
+            REDIS_URL=options["redis_url"],
+            CACHE_KEY_PREFIX=f"bench-{os.getpid()}",
+        )
+        password = "bench-" + os.urandom(8).hex()
+        run_timed(
+            self.manage("createsuperuser", "--noinput", "--username", "bench", "--email", "bench@example.invalid"),
+            env={**env, "DJANGO_SUPERUSER_PASSWORD": password},
+        )
+        article = self.pick_article(url)
+        ports = [free_port(), free_port()]
+        servers = [self.start_gunicorn(port, env) for port in ports]
+        figures = {"ports": ports, "article": article}
+        try:
+            for port in ports:
+                self.fetch(port, article)
+            if wrk:
+                runs = [
+                    subprocess.Popen(
+                        [wrk, "-t1", f"-c{options['connections'] // 2}", f"-d{options['load_seconds']}s",
+                         "--latency", f"http://127.0.0.1:{port}{article}"],
+                        stdout=subprocess.PIPE, text=True,
+                    )
+                    for port in ports
+                ]
+                outputs = [run.communicate()[0] for run in runs]
+                figures["wrk"] = [parse_wrk(out) for out in outputs]
+                figures["requests_per_s"] = sum(r["requests_per_s"] for r in figures["wrk"])
+            marker = f"Edited through server A at {time.time_ns()}."
+            session = AdminSession(ports[0], "bench", password)
+            article_id = self.article_id(url, article)
+            started = time.perf_counter()
+            session.change_article(article_id, answer_suffix=marker)
+            seen = marker.encode() in self.fetch(ports[1], article)
+            figures["edit_visible_on_b"] = seen
+            figures["edit_to_read_ms"] = (time.perf_counter() - started) * 1000
+        finally:
+            for process in servers:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+        return figures
+
+    def article_id(self, url, path):
+        code = (
+            "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
+            "django.setup(); from articles.models import Article;"
+            "_, _, subject, _, slug = sys.argv[1].split('/');"
+            "print(Article.objects.get(subject__slug=subject, slug=slug).pk)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, path], env=self.env_for(url), cwd=PROJECT_ROOT,
+            capture_output=True, text=True, check=True,
+        )
+        return int(out.stdout.strip())
 
     # --- report -----------------------------------------------------------------
 
@@ -380,6 +447,125 @@ class Command(BaseCommand):
                     f"    ratio to the static file: cached {load['ratio_cached']:.2f}, "
                     f"uncached {load['ratio_uncached']:.2f}"
                 )
+            two = figures.get("two_servers")
+            if two:
+                write(f"  two app servers (ports {two['ports'][0]} and {two['ports'][1]}), one PostgreSQL, one Redis:")
+                if "wrk" in two:
+                    a, b = two["wrk"]
+                    write(
+                        f"    cached article, both at once: {two['requests_per_s']:.0f} req/s "
+                        f"(A {a['requests_per_s']:.0f}, p99 {a['p99_ms']:.1f} ms; "
+                        f"B {b['requests_per_s']:.0f}, p99 {b['p99_ms']:.1f} ms; "
+                        f"non-2xx {a['non_2xx'] + b['non_2xx']})"
+                    )
+                write(
+                    f"    edit saved through A's admin visible through B at once: "
+                    f"{'yes' if two['edit_visible_on_b'] else 'NO'} "
+                    f"({two['edit_to_read_ms']:.0f} ms from save to read)"
+                )
+
+
+def parse_wrk(out):
+    """Requests/s, p99 (ms) and errors from ``wrk --latency`` output."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "requests_per_s": rps,
+        "p99_ms": float(p99.group(1)) * scale,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+class _FormFields(HTMLParser):
+    """The fields a browser would submit from the first form with method POST."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.fields, self._in_form, self._textarea, self._select = [], False, None, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("method", "").lower() == "post" and not self.fields:
+            self._in_form = True
+        if not self._in_form or "name" not in attrs and tag != "option":
+            return
+        if tag == "input":
+            kind = attrs.get("type", "text")
+            if kind in ("submit", "button", "image", "file", "reset"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.fields.append([attrs["name"], attrs.get("value", "on" if kind == "checkbox" else "")])
+        elif tag == "textarea":
+            self._textarea = [attrs["name"], ""]
+            self.fields.append(self._textarea)
+        elif tag == "select":
+            self._select = [attrs["name"], None]
+        elif tag == "option" and self._select is not None and "selected" in attrs:
+            self.fields.append([self._select[0], attrs.get("value", "")])
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "form":
+            self._in_form = False
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+
+class AdminSession:
+    """An editor in the admin of a running server, over plain HTTP (no Django test client)."""
+
+    def __init__(self, port, username, password):
+        import http.cookiejar
+        import urllib.request
+
+        self.base = f"http://127.0.0.1:{port}"
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        fields = self.form("/admin/login/")
+        fields = [f for f in fields if f[0] not in ("username", "password")]
+        fields += [["username", username], ["password", password], ["next", "/admin/"]]
+        self.post("/admin/login/?next=/admin/", fields)
+        if not any(cookie.name == "sessionid" for cookie in self.cookies):
+            raise CommandError("could not log in to the admin")
+
+    def form(self, path):
+        with self.opener.open(self.base + path, timeout=30) as response:
+            parser = _FormFields()
+            parser.feed(response.read().decode())
+        return parser.fields
+
+    def post(self, path, fields):
+        import urllib.parse
+
+        data = urllib.parse.urlencode(fields).encode()
+        request = __import__("urllib.request").request.Request(
+            self.base + path, data=data, headers={"Referer": self.base + path}
+        )
+        with self.opener.open(request, timeout=30) as response:
+            return response.status, response.read()
+
+    def change_article(self, article_id, answer_suffix):
+        """Append ``answer_suffix`` to an article's answer through its admin change form."""
+        path = f"/admin/articles/article/{article_id}/change/"
+        fields = self.form(path)
+        for field in fields:
+            if field[0] == "answer":
+                field[1] = field[1].lstrip("\n") + "\n\n" + answer_suffix
+        fields.append(["_save", "Save"])
+        status, body = self.post(path, fields)
+        if b"errornote" in body:
+            raise CommandError("the admin refused the change: " + body.decode()[:2000])
+        return status
 
 
 def argparse_hidden():

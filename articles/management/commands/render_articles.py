@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from articles import rendering
+from articles import rendering, search
 from articles.models import Article, Subject
 from articles.workers import parallel_map
 
@@ -78,3 +78,5 @@ class Command(BaseCommand):
             # Re-rendering is not an editor's change: bulk_update leaves edited_at alone.
             with transaction.atomic():
                 Article.objects.bulk_update(batch, ["answer_html", "renderer_version"])
+                # The search index holds the answer's text, taken from its HTML.
+                search.reindex([article.pk for article in batch])
