@@ -18,3 +18,6 @@ max_requests_jitter = 1000
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Several app servers may run side by side on one machine (one per port): none of them
+# needs gunicorn's control socket, whose default path they would all share.
+control_socket_disable = True

@@ -304,19 +304,21 @@ class Command(BaseCommand):
             sys.executable, "-m", "gunicorn", "-c", "python:quicktakes.gunicorn",
             "--bind", f"127.0.0.1:{port}", "quicktakes.wsgi",
         ]
+        log = tempfile.TemporaryFile()
         process = subprocess.Popen(
             command, env={**env, "ALLOWED_HOSTS": "127.0.0.1,localhost"}, cwd=PROJECT_ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     return process
             except OSError:
                 time.sleep(0.2)
         process.kill()
-        raise CommandError("gunicorn did not start")
+        log.seek(0)
+        raise CommandError(f"gunicorn did not start:\n{log.read().decode()[-2000:]}")
 
     def fetch(self, port, path):
         import urllib.request
@@ -546,9 +548,10 @@ class AdminSession:
 
     def post(self, path, fields):
         import urllib.parse
+        import urllib.request
 
-        data = urllib.parse.urlencode(fields).encode()
-        request = __import__("urllib.request").request.Request(
+        data = urllib.parse.urlencode([tuple(field) for field in fields]).encode()
+        request = urllib.request.Request(
             self.base + path, data=data, headers={"Referer": self.base + path}
         )
         with self.opener.open(request, timeout=30) as response:
