@@ -510,20 +510,6 @@ def test_deletion_is_recorded_and_can_be_recovered(editor_client, editor, sample
 # Moving -------------------------------------------------------------------------------------
 
 
-def _redirects_written_on_save():
-    try:
-        importlib.import_module("articles.redirects").article_saved
-        importlib.import_module("articles.middleware").RedirectFallbackMiddleware
-    except (ImportError, AttributeError):
-        return False
-    return True
-
-
-@pytest.mark.xfail(
-    not _redirects_written_on_save(),
-    reason="Article.save() writing redirects for moved articles has not landed yet",
-    strict=True,
-)
 def test_moving_through_the_admin_keeps_the_old_address_answering_301(client, editor_client, sample_site):
     obj = article()
     computing = Subject.objects.get(slug="computer-science")
@@ -533,6 +519,21 @@ def test_moving_through_the_admin_keeps_the_old_address_answering_301(client, ed
     old = client.get(CHAIN_RULE)
     assert old.status_code == 301 and old["Location"] == new
     assert client.get(new).status_code == 200
+
+
+def test_reverting_a_move_keeps_the_moved_address_answering_301(client, editor_client, sample_site):
+    obj = article()
+    post_change(editor_client, obj, slug="chain-rule")
+    moved = "/learn/mathematics/questions/chain-rule"
+    before_move = Version.objects.get_for_object(obj).last()  # the baseline, before the move
+    assert before_move.field_dict["slug"] == obj.slug
+    revision_url = reverse("admin:articles_article_revision", args=[obj.pk, before_move.pk])
+    response = editor_client.post(revision_url, form_data(editor_client.get(revision_url)))
+    assert response.status_code == 302
+    client.logout()
+    assert client.get(CHAIN_RULE).status_code == 200
+    back = client.get(moved)
+    assert back.status_code == 301 and back["Location"] == CHAIN_RULE
 
 
 # Subjects -------------------------------------------------------------------------------------
@@ -623,13 +624,16 @@ def test_bulk_move_asks_for_the_subject_first(editor_client, sample_site):
     assert article().subject.slug == "mathematics"
 
 
-def test_bulk_move_saves_each_article_into_the_subject(editor_client, sample_site):
+def test_bulk_move_saves_each_article_into_the_subject(client, editor_client, sample_site):
     others = Subject.objects.get(slug="others")
     chosen = [article(), article("how-do-you-expand-a-perfect-square")]
     response = run_action(editor_client, "move_to_subject", chosen, subject=others.pk, apply="Move")
     assert response.status_code == 302
     assert {a.subject.slug for a in (article(), article("how-do-you-expand-a-perfect-square"))} == {"others"}
     assert article().subject_name == "Others"
+    old = client.get(CHAIN_RULE)
+    assert old.status_code == 301
+    assert old["Location"] == "/learn/others/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
     assert Version.objects.get_for_object(article()).count() == 2  # before, after
 
 
