@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps as global_apps
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connection
 from django.forms import MultiWidget
@@ -542,7 +542,7 @@ def test_reverting_a_move_keeps_the_moved_address_answering_301(client, editor_c
 def test_subject_list_shows_title_slug_listed_position_and_counts(editor_client, sample_site):
     Article.objects.filter(slug="what-is-the-accounting-equation").update(status="draft")
     response = editor_client.get(reverse("admin:articles_subject_changelist"))
-    rows = {s.slug: (s.article_count, s.live_count) for s in response.context["cl"].result_list}
+    rows = {s.slug: (s.article_count, s.published_count) for s in response.context["cl"].result_list}
     assert rows["accounting-and-finance"] == (2, 1)
     assert rows["mathematics"] == (3, 3)
     html = response.content.decode()
