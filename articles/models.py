@@ -6,7 +6,7 @@ source and the HTML rendered from it once, at save or import time, by articles.r
 """
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models, transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
@@ -321,3 +321,16 @@ def _index_saved_article(sender, instance, using, update_fields=None, **kwargs):
 
     if update_fields is None or search.INDEXED_FIELDS & set(update_fields):
         search.index_articles([instance], using=using)
+
+
+@receiver(post_delete, sender=Article, dispatch_uid="articles.canonical.deleted_article")
+def _rechoose_canonical_after_delete(sender, instance, using, **kwargs):
+    # Copies that pointed at a deleted canonical copy are left pointing nowhere (SET_NULL),
+    # which would make each of them canonical: rechoose once the deletion commits.
+    from articles import canonical
+
+    if instance.source_id is not None:
+        source_id = instance.source_id
+        transaction.on_commit(
+            lambda: canonical.update_canonical(source_ids=[source_id]), using=using
+        )

@@ -163,3 +163,20 @@ def test_only_canonical_indexable_articles_of_listed_subjects_are_offered(cross_
     assert ("education-studies", "what-was-the-old-curriculum-draft") not in offered  # noindex
     assert not any(subject == "others" for subject, _ in offered)  # unlisted
     assert len(offered) == 10 + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_canonical_copy_rechooses_one_among_the_rest(write_article):
+    from articles.importing import import_paths
+    from articles.models import Article
+
+    paths = [
+        write_article(slug="shared", subject=subject, subject_name=name, id=7)
+        for subject, name in (("mathematics", "Mathematics"), ("physics", "Physics"), ("biology", "Biology"))
+    ]
+    import_paths(paths, workers=1)
+    canonical = Article.objects.get(canonical__isnull=True)
+    canonical.delete()
+    remaining = Article.objects.all()
+    assert remaining.count() == 2
+    assert remaining.filter(canonical__isnull=True).count() == 1
