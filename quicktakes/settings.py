@@ -4,10 +4,12 @@ Variables: ``DATABASE_URL`` (dj-database-url syntax; an SQLite file in the proje
 unset), ``SECRET_KEY``, ``DEBUG``, ``ALLOWED_HOSTS`` (comma-separated), ``SITE_URL``
 (absolute base for canonical links and feeds), ``REDIS_URL`` (shared cache when set).
 """
+from datetime import timedelta
 from pathlib import Path
 import os
 
 import dj_database_url
+from csp.constants import NONE as CSP_NONE, SELF as CSP_SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,11 +46,15 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "markdownify",
     "reversion",
+    "axes",
+    "csp",
     "articles",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the page cache: every answer, cached or not, gets the policy header.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "articles.caching.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "quicktakes.urls"
@@ -132,6 +140,44 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Log-in throttling (django-axes): 5 failed log-ins for one username from one address lock
+# that pair out for 15 minutes (answered 429); a success clears the count. Keyed by the pair,
+# so a stranger guessing an editor's password cannot lock the editor out everywhere.
+AUTHENTICATION_BACKENDS = [
+    "quicktakes.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "quicktakes.auth.client_ip"
+#: Addresses of the reverse proxies whose X-Forwarded-For is believed (gunicorn's variable).
+TRUSTED_PROXIES = env_list("FORWARDED_ALLOW_IPS", ["127.0.0.1"])
+
+# Headers safe in every environment, tests included (HTTPS-only ones: quicktakes.production).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): everything from this site only, no inline script or
+# style anywhere (templates load static/js and static/css). JSON-LD blocks are data, which
+# the policy does not govern. Pages may not be framed, nor forms post elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF],
+        "font-src": [CSP_SELF],
+        "connect-src": [CSP_SELF],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_SELF],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    }
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
