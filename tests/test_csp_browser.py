@@ -36,7 +36,8 @@ pytestmark = [
 RECORD_VIOLATIONS = """
 window.__violations = [];
 document.addEventListener("securitypolicyviolation", (event) => {
-  window.__violations.push(`${event.violatedDirective} ${event.blockedURI} ${event.sourceFile}:${event.lineNumber}`);
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  window.__violations.push(`${event.violatedDirective} ${event.blockedURI} ${where}`);
 });
 """
 
@@ -78,7 +79,7 @@ def page(browser):
 def violations(page, url):
     """Open ``url``, let its scripts settle; returns every policy violation it caused."""
     response = page.goto(url)
-    assert response is not None and response.status in (200, 404), (url, response and response.status)
+    assert response is not None and response.status in (200, 404), url
     assert "script-src 'self'" in response.headers["content-security-policy"]
     page.wait_for_load_state("networkidle")
     return page.evaluate("window.__violations") + page.console_reports

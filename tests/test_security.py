@@ -347,7 +347,9 @@ def test_a_successful_log_in_clears_the_failure_count(client, editor):
 def test_the_client_address_is_read_through_the_trusted_proxy(settings):
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
     factory = RequestFactory()
-    behind_proxy = factory.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.5")
+    behind_proxy = factory.get(
+        "/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.5"
+    )
     assert client_ip(behind_proxy) == "203.0.113.5"  # the left entry was the client's own
     direct = factory.get("/", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.5")
     assert client_ip(direct) == "198.51.100.7"  # only a trusted proxy is believed

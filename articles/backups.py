@@ -1,0 +1,179 @@
+"""Back up and restore the whole database: SQLite through its online backup API, PostgreSQL
+through pg_dump's custom format and pg_restore.
+
+Both work while the site is serving: a backup is one consistent snapshot and never blocks
+readers; a restore replaces everything in one step. The management commands ``backup`` and
+``restore`` are thin wrappers; nothing here knows about articles beyond the page cache.
+"""
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
+
+from articles.caching import bump_content_version
+
+#: The first bytes of every SQLite database file (sqlite.org/fileformat.html, 1.3.1).
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: The first bytes of a pg_dump custom-format archive (pg_dump's pg_backup_archiver.c).
+PG_DUMP_HEADER = b"PGDMP"
+SUFFIXES = {"sqlite": ".sqlite3", "postgresql": ".dump"}
+
+
+class BackupError(Exception):
+    """A backup or restore that could not be made; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """What a backup or restore did: the file, its size in bytes, the database engine."""
+
+    path: Path
+    size: int
+    vendor: str
+
+
+def _vendor(using):
+    vendor = connections[using].vendor
+    if vendor not in SUFFIXES:
+        raise BackupError(f"cannot back up a {vendor} database: only SQLite and PostgreSQL")
+    return vendor
+
+
+def default_path(using=DEFAULT_DB_ALIAS, now=None):
+    """``backup-<database name>-<UTC YYYYmmdd-HHMMSS>.sqlite3`` (or ``.dump``), a Path in the
+    current folder."""
+    vendor = _vendor(using)
+    name = Path(str(connections[using].settings_dict["NAME"])).stem or "database"
+    stamp = (now or timezone.now()).strftime("%Y%m%d-%H%M%S")
+    return Path(f"backup-{name}-{stamp}{SUFFIXES[vendor]}")
+
+
+def backup(path, using=DEFAULT_DB_ALIAS):
+    """Write a consistent copy of database ``using`` to ``path`` (str or Path).
+
+    SQLite: the online backup API copies every page in one step, a snapshot taken while
+    readers and writers go on (WAL); the copy is then checked with ``PRAGMA quick_check``.
+    PostgreSQL: ``pg_dump --format=custom`` (one snapshot transaction), without owners or
+    privileges so it restores into any database. The file appears only once complete (it
+    is written beside ``path`` and renamed). Returns a BackupResult; raises BackupError.
+    """
+    vendor = _vendor(using)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        if vendor == "sqlite":
+            _sqlite_backup(using, partial)
+        else:
+            command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges"]
+            _run([*command, "--file", str(partial)], using)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackupResult(path, path.stat().st_size, vendor)
+
+
+def restore(path, using=DEFAULT_DB_ALIAS):
+    """Replace everything in database ``using`` with the backup at ``path``.
+
+    The file must be a backup of the same engine (checked by its first bytes). SQLite: the
+    backup API copies the file over the live database in one step; other connections see
+    the restored data on their next query. PostgreSQL: ``pg_restore --clean --if-exists
+    --single-transaction`` into the existing database (create an empty one first for a new
+    server): all of it or, on any error, nothing. Cached pages are made stale afterwards.
+    Returns a BackupResult; raises BackupError (the database is then unchanged).
+    """
+    vendor = _vendor(using)
+    path = Path(path)
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise BackupError(f"cannot read {path}: {error.strerror}") from None
+    expected = SQLITE_HEADER if vendor == "sqlite" else PG_DUMP_HEADER
+    if not head.startswith(expected):
+        kind = "an SQLite database" if vendor == "sqlite" else "a pg_dump custom-format file"
+        raise BackupError(f"{path} is not {kind}; the database ({vendor}) was not touched")
+    if vendor == "sqlite":
+        _sqlite_restore(path, using)
+    else:
+        _run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                "--exit-on-error",
+                "--dbname",
+                _pg_environment(using)["PGDATABASE"],
+                str(path),
+            ],
+            using,
+        )
+    bump_content_version()
+    return BackupResult(path, path.stat().st_size, vendor)
+
+
+def _sqlite_backup(using, target):
+    connection = connections[using]
+    connection.ensure_connection()
+    destination = sqlite3.connect(target)
+    try:
+        # pages=-1: all at once, so the copy is one snapshot even while others write.
+        connection.connection.backup(destination, pages=-1)
+        (result,) = destination.execute("PRAGMA quick_check").fetchone()
+    finally:
+        destination.close()
+    if result != "ok":
+        raise BackupError(f"the copy failed its integrity check: {result}")
+
+
+def _sqlite_restore(path, using):
+    source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        try:
+            (result,) = source.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise BackupError(f"{path} is damaged ({error}); the database was not touched")
+        if result != "ok":
+            raise BackupError(f"{path} failed its integrity check ({result}); not restored")
+        connection = connections[using]
+        connection.ensure_connection()
+        source.backup(connection.connection, pages=-1)
+    finally:
+        source.close()
+
+
+def _pg_environment(using):
+    """libpq's variables for database ``using``: the password never appears in argv."""
+    settings = connections[using].settings_dict
+    values = {
+        "PGDATABASE": settings["NAME"],
+        "PGUSER": settings.get("USER"),
+        "PGPASSWORD": settings.get("PASSWORD"),
+        "PGHOST": settings.get("HOST"),
+        "PGPORT": str(settings.get("PORT") or ""),
+    }
+    return {name: str(value) for name, value in values.items() if value}
+
+
+def _run(command, using):
+    if shutil.which(command[0]) is None:
+        raise BackupError(
+            f"{command[0]} is not installed: install PostgreSQL's client tools "
+            "(Debian: apt-get install postgresql-client) of the server's major version"
+        )
+    environment = {**os.environ, **_pg_environment(using)}
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        result = subprocess.run(command, env=environment, stderr=errors, stdout=subprocess.DEVNULL)
+        if result.returncode != 0:
+            errors.seek(0)
+            raise BackupError(f"{command[0]} failed: {errors.read().strip()}")

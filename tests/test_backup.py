@@ -1,0 +1,149 @@
+"""Backups: ``manage.py backup`` and ``manage.py restore`` on the database the tests run on
+(SQLite or PostgreSQL). A backup restored into a fresh database serves the same pages; a
+restore replaces what changed since; a file that is not a backup changes nothing."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import Client
+
+from articles.backups import PG_DUMP_HEADER, SQLITE_HEADER
+from articles.models import Article
+from tests.conftest import PROJECT_ROOT
+
+# Committed rows: pg_dump reads the database from a connection of its own.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHAIN_RULE = (
+    "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+)
+PAGES = ["/learn", "/learn/mathematics", CHAIN_RULE, "/search?q=rule", "/feed.xml"]
+SITE_URL = "https://learn.example.com"  # as tests/conftest.py sets it
+
+# Renders PAGES from the database DATABASE_URL names, with the tests' static storage and
+# site address, and writes {url: [status, html]} as JSON to the file named in PAGES_OUT.
+FETCH_PAGES = """
+import json, os, django
+django.setup()
+from django.conf import settings
+from django.test import Client, override_settings
+plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}, SITE_URL=%r):
+    client = Client()
+    pages = {url: [r.status_code, r.content.decode()] for url in %r for r in [client.get(url)]}
+with open(os.environ["PAGES_OUT"], "w", encoding="utf-8") as out:
+    json.dump(pages, out)
+""" % (SITE_URL, PAGES)
+
+
+def pages_from(database_url, tmp_path):
+    """PAGES as a fresh process serves them from ``database_url``: {url: [status, html]}."""
+    out = tmp_path / "pages.json"
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "quicktakes.settings",
+        "PAGES_OUT": str(out),
+    }
+    subprocess.run(
+        [sys.executable, "-c", FETCH_PAGES], cwd=PROJECT_ROOT, env=environment, check=True
+    )
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def manage(database_url, *args):
+    """``manage.py *args`` against ``database_url`` in a fresh process; returns its result."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def fresh_database(tmp_path):
+    """The URL of a new, empty database on the tests' server (SQLite: a new file)."""
+    if connection.vendor == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+        return
+    import psycopg
+
+    params = connection.settings_dict
+    name = f"{params['NAME']}_restored"
+    server = {
+        "host": params.get("HOST") or None,
+        "port": params.get("PORT") or None,
+        "user": params.get("USER") or None,
+        "password": params.get("PASSWORD") or None,
+        "dbname": "postgres",
+        "autocommit": True,
+    }
+    with psycopg.connect(**server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    host = params.get("HOST") or "localhost"
+    port = params.get("PORT") or 5432
+    yield f"postgres://{params['USER']}{password}@{host}:{port}/{name}"
+    with psycopg.connect(**server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def original_pages():
+    client = Client()
+    responses = {url: client.get(url) for url in PAGES}
+    return {url: [r.status_code, r.content.decode()] for url, r in responses.items()}
+
+
+def test_a_restored_backup_serves_the_same_pages(sample_site, tmp_path, fresh_database):
+    backup = tmp_path / "site.backup"
+    call_command("backup", str(backup), verbosity=0)
+    header = SQLITE_HEADER if connection.vendor == "sqlite" else PG_DUMP_HEADER
+    assert backup.read_bytes().startswith(header)
+
+    restored = manage(fresh_database, "restore", str(backup), "--noinput")
+    assert restored.returncode == 0, restored.stderr
+    assert "Restored the" in restored.stdout
+
+    expected = original_pages()
+    assert all(status == 200 for status, _ in expected.values()), expected.keys()
+    assert pages_from(fresh_database, tmp_path) == expected
+
+
+def test_a_restore_puts_back_what_changed_since_the_backup(sample_site, tmp_path):
+    backup = tmp_path / "site.backup"
+    call_command("backup", str(backup), verbosity=0)
+    before = original_pages()
+    article = Article.objects.get(slug=CHAIN_RULE.rsplit("/", 1)[1])
+    Article.objects.exclude(pk=article.pk).filter(subject__slug="mathematics").first().delete()
+    article.answer = "Changed after the backup."
+    article.save()
+    assert original_pages() != before
+
+    call_command("restore", str(backup), interactive=False, verbosity=0)
+    assert original_pages() == before  # cached pages were made stale too
+
+
+def test_a_file_that_is_not_a_backup_is_refused_and_changes_nothing(sample_site, tmp_path):
+    not_a_backup = tmp_path / "notes.txt"
+    not_a_backup.write_text("hello", encoding="utf-8")
+    count = Article.objects.count()
+    with pytest.raises(CommandError, match="was not touched"):
+        call_command("restore", str(not_a_backup), interactive=False)
+    assert Article.objects.count() == count
+
+
+def test_a_backup_without_a_path_is_named_for_the_database(sample_site, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    call_command("backup", verbosity=0)
+    (written,) = [path for path in tmp_path.iterdir() if path.name.startswith("backup-")]
+    suffix = ".sqlite3" if connection.vendor == "sqlite" else ".dump"
+    assert written.suffix == suffix and written.stat().st_size > 0
