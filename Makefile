@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install check corpus clean
+.PHONY: run test install check corpus clean lighthouse
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ corpus: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_articles ../shared/corpus/learn --subjects ../shared/corpus/subjects.json
 	$(PY) manage.py import_redirects ../shared/corpus/moved-questions.json
+
+# Lighthouse (npm, Chromium) on an article served by gunicorn; not part of `make test`.
+lighthouse: install
+	$(PY) manage.py lighthouse $(LIGHTHOUSE_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     # Outside the page cache: every answer, cached or not, gets the policy header.
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.gzip.GZipMiddleware",  # pages; WhiteNoise serves static pre-compressed
     "articles.caching.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
