@@ -59,6 +59,8 @@ SORTING_ANSWER = (
     r"\n\nThe expected number of comparisons is"
     r"\n\n$$\nC(n) = \sum_{i=1}^{n-1} \sum_{j=i+1}^{n} \frac{2}{j - i + 1}"
     r" = 2(n + 1) H_n - 4n \approx 1.39\, n \log_2 n - 2.85\, n + 2 \log_2 n + 1.7\n$$"
+    r"\n\nwhich is, written out, $C(n) = 2(n+1)\left(1 + \frac{1}{2} + \frac{1}{3} + \dots"
+    r" + \frac{1}{n}\right) - 4n$ for every $n \geq 1$."
     r"\n\n| Algorithm | Best case | Average case | Worst case | Extra memory | Stable |"
     r" In place | Typical use |\n|---|---|---|---|---|---|---|---|"
     r"\n| Quicksort | O(n log n) | O(n log n) | O(n²) | O(log n) | no | yes |"
@@ -191,9 +193,12 @@ def test_article_with_display_and_inline_math_and_code_shows_all_three(open_page
     inline = page.locator(".answer .math-inline math")
     assert display.count() == 1 and inline.count() == 3
     assert display.bounding_box()["height"] > 0 and inline.first.bounding_box()["height"] > 0
-    # Display math sits on a line of its own; inline math flows in its sentence.
+    # Display math is laid out in display style on a line of its own; inline math is
+    # compact, inside its sentence's paragraph.
+    assert display.evaluate("e => getComputedStyle(e).mathStyle") == "normal"
     assert display.evaluate("e => getComputedStyle(e).display") == "block math"
-    assert inline.first.evaluate("e => getComputedStyle(e).display") in {"math", "inline math"}
+    assert inline.first.evaluate("e => getComputedStyle(e).mathStyle") == "compact"
+    assert inline.first.evaluate("e => e.closest('p') !== null")
     code = page.locator(".answer .highlight pre")
     assert "velocity = beta * velocity + (1 - beta) * grad" in code.inner_text()
     # Token colours come from highlight.css: a keyword-free line still colours operators.
@@ -224,8 +229,13 @@ def test_wide_table_formula_and_code_scroll_inside_their_box_on_a_phone(open_pag
     page.goto(live_server.url + SORTING)
     overflow = page.evaluate(OVERFLOWING_ELEMENTS)
     assert overflow["scrollWidth"] <= overflow["width"], overflow
-    for selector in (".answer table", ".answer .math-display", ".answer pre"):
-        box = page.locator(selector).first
+    for selector in (".answer table", ".answer .math-display", ".answer pre", ".answer .math-inline"):
+        # The widest of each kind: an inline formula wider than the phone scrolls too.
+        boxes = page.locator(selector)
+        box = max(
+            (boxes.nth(i) for i in range(boxes.count())),
+            key=lambda b: b.evaluate("e => e.scrollWidth"),
+        )
         scroll_width, client_width = box.evaluate("e => [e.scrollWidth, e.clientWidth]")
         assert scroll_width > client_width, f"{selector} does not scroll"
         # site.js makes a box that scrolls reachable from the keyboard.

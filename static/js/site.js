@@ -9,6 +9,7 @@
   var SCROLLERS = [
     [".answer table", null],
     [".answer .math-display", "Formula"],
+    [".answer .math-inline", "Formula"],
     [".answer pre", "Code"]
   ];
 
