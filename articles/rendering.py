@@ -27,7 +27,7 @@ logger = logging.getLogger("articles.rendering")
 
 # Bump whenever the HTML for the same source can change; stored next to the HTML so a
 # re-render job can find stale rows.
-RENDERER_VERSION = 2
+RENDERER_VERSION = 3
 
 # The key in settings.MARKDOWNIFY holding the Markdown and bleach settings for answers.
 MARKDOWNIFY_KEY = "answers"
@@ -532,6 +532,27 @@ class _ExternalLinkTreeprocessor(Treeprocessor):
                 a.set("rel", "nofollow noopener")
 
 
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+class _HeadingLevelTreeprocessor(Treeprocessor):
+    """Answers sit under the page's h1 (the question), so their top heading becomes h2.
+
+    7,152 corpus answers start at `###` and a few at `#`: shown as written, the page would
+    jump from h1 to h3 (screen readers and search engines read the outline) or hold two
+    h1s. Relative levels are kept; nothing goes deeper than h6.
+    """
+
+    def run(self, root):
+        headings = [el for el in root.iter() if el.tag in _HEADINGS]
+        if not headings:
+            return
+        shift = 2 - min(int(el.tag[1]) for el in headings)
+        if shift:
+            for el in headings:
+                el.tag = f"h{min(6, int(el.tag[1]) + shift)}"
+
+
 class AnswerExtension(Extension):
     """Python-Markdown extension for answers: fences anywhere, GitHub-like list starts,
     raw HTML shown as text (43 corpus answers hold `#include <cstdarg>`-like text and none
@@ -545,6 +566,8 @@ class AnswerExtension(Extension):
         md.preprocessors.register(_FencePreprocessor(md), "answer_fences", 26)
         md.preprocessors.register(_ListInterruptPreprocessor(md), "answer_lists", 24)
         md.treeprocessors.register(_ExternalLinkTreeprocessor(md), "answer_links", 1)
+        # Before toc (priority 5): heading ids are made from the final outline.
+        md.treeprocessors.register(_HeadingLevelTreeprocessor(md), "answer_headings", 6)
 
 
 def makeExtension(**kwargs):  # Python-Markdown's loader hook

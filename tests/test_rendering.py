@@ -1,6 +1,7 @@
 """Tests for articles.rendering: decoding, math, Markdown and sanitising. No database."""
 
 import logging
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -317,7 +318,7 @@ def test_fenced_code_inside_list_item():
 
 def test_headings_get_ids_without_placeholder_debris():
     _, root = render_tree(r"### Key Figures\n\n### Formula $x$ here")
-    ids = [h.attrs["id"] for h in root.find_all("h3")]
+    ids = [h.attrs["id"] for h in root.find_all("h2")]
     assert ids == ["key-figures", "formula-here"]
 
 
@@ -470,3 +471,17 @@ def test_sampled_corpus_renders_without_visible_math():
             problems.append(path)
     assert problems == []
     assert formulas > 500 and fallbacks <= formulas // 200
+
+
+@pytest.mark.parametrize(
+    "raw, levels",
+    [
+        (r"### Intro\n\ntext\n\n#### Detail", ["h2", "h3"]),
+        (r"# Title\n\n## Part", ["h2", "h3"]),
+        (r"## Already right\n\n### Below", ["h2", "h3"]),
+        (r"#### Deep\n\n###### Deepest", ["h2", "h4"]),
+    ],
+)
+def test_an_answers_top_heading_becomes_h2_under_the_page_h1(raw, levels):
+    html = render_answer(raw).html
+    assert re.findall(r"<(h[1-6])\b", html) == levels
