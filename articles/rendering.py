@@ -27,7 +27,7 @@ logger = logging.getLogger("articles.rendering")
 
 # Bump whenever the HTML for the same source can change; stored next to the HTML so a
 # re-render job can find stale rows.
-RENDERER_VERSION = 3
+RENDERER_VERSION = 4
 
 # The key in settings.MARKDOWNIFY holding the Markdown and bleach settings for answers.
 MARKDOWNIFY_KEY = "answers"
@@ -613,10 +613,27 @@ def _tools():
     return tools[1], tools[2]
 
 
-def _markdown_to_safe_html(text: str) -> str:
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _markdown_to_safe_html(text: str, formulas=()) -> str:
+    """Markdown -> sanitised HTML, math placeholders left in place for MathML.
+
+    A placeholder inside a tag (a formula written as a link's target or title) becomes
+    the formula's escaped source *before* sanitising, so the sanitiser judges the final
+    attribute: `[x](\\(javascript:alert(1)\\))` loses its href like any other.
+    """
     md, allow_list = _tools()
     md.reset()
-    return nh3.clean(md.convert(text), **allow_list)
+    markup = md.convert(text)
+    if formulas:
+        markup = _TAG.sub(
+            lambda tag: _PLACEHOLDER.sub(
+                lambda p: html.escape(formulas[ord(p.group(1)) - _PH_BASE][0]), tag.group()
+            ),
+            markup,
+        )
+    return nh3.clean(markup, **allow_list)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -657,7 +674,7 @@ def render_markdown(source: str) -> RenderResult:
     raises for any input string; the output depends on the input and settings only.
     """
     text, formulas = _protect(_PH_CHARS.sub("", source or ""))
-    safe = _markdown_to_safe_html(text)
+    safe = _markdown_to_safe_html(text, formulas)
     rendered: dict[int, str] = {}
     counts = [0, 0]
 
@@ -688,10 +705,7 @@ def render_markdown(source: str) -> RenderResult:
             index = ord(m.group(2)) - _PH_BASE
             kind = "math-display" if formulas[index][1] else "math-inline"
             return f'<span class="{kind}">{formula_html(index)}</span>'
-        # A placeholder inside a tag (a link title, say) becomes the escaped source.
-        return _PLACEHOLDER.sub(
-            lambda p: html.escape(formulas[ord(p.group(1)) - _PH_BASE][0]), m.group()
-        )
+        return m.group()  # a tag: its formulas were turned into text before sanitising
 
     body = _SUBSTITUTE.sub(substitute, safe)
     return RenderResult(html=body, formulas=counts[0], fallbacks=counts[1])

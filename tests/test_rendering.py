@@ -348,6 +348,9 @@ def test_bare_urls_and_file_names_are_not_linkified():
         r"$\href{javascript:alert(1)}{x}$",
         r"$\style{background:url(javascript:alert(1))}{x}$",
         r"$$\text{</math><script>alert(1)</script>}$$",
+        r"[click](\(javascript:alert(1)\))",
+        r"[x]($$javascript:alert(1)$$)",
+        r'[x](/learn "$" onmouseover="alert(1)$")',
     ],
 )
 def test_no_script_handler_or_javascript_url(raw):
