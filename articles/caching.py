@@ -17,6 +17,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 VERSION_KEY = "articles:content-version"
+CACHEABLE_PARAMETERS = {"page"}
 
 
 def content_version():
@@ -67,7 +68,13 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method not in ("GET", "HEAD") or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        if (
+            request.method not in ("GET", "HEAD")
+            or settings.SESSION_COOKIE_NAME in request.COOKIES
+            # Only the query strings pages use; any other would let a client fill the
+            # shared cache with copies of one page.
+            or not set(request.GET) <= CACHEABLE_PARAMETERS
+        ):
             return self.get_response(request)
         version = content_version()
         digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()

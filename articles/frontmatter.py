@@ -74,7 +74,25 @@ REQUIRED_KEYS = ("url", "question", "answer", "subject", "date")
 URL_RE = re.compile(r"^/learn/(?P<subject>[a-z0-9-]+)/questions/(?P<slug>[a-z0-9-]+)$")
 
 #: Upper bounds of the model's columns (characters).
-MAX_LENGTHS = {"title": 300, "article_title": 300, "question": 300, "slug": 255}
+#: Keys are front matter names (``seo.title``, ``related.title`` for the maps' keys); the
+#: values match the model's columns (a test checks it), so every database takes the row.
+MAX_LENGTHS = {
+    "title": 300,
+    "article_title": 300,
+    "question": 300,
+    "slug": 255,
+    "date_format": 50,
+    "post_on_text": 100,
+    "author": 200,
+    "subject": 200,
+    "file_name": 300,
+    "seo.title": 300,
+    "related.title": 300,
+    "related.subject": 200,
+    "related.url": 500,
+}
+#: Ids are stored in 64-bit integer columns.
+MAX_ID = 2**63 - 1
 
 #: Files larger than this are refused before parsing (bytes). The largest corpus file is
 #: 7.8 KB, so this leaves room for any real answer while keeping a stray binary out.
@@ -217,10 +235,15 @@ def _text(data, key, path, required=False, default="", parent=None):
         value = str(value)
     if required and not value.strip():
         raise FrontMatterError(path, f"'{name}' is empty; it is required", key=parent or key)
-    limit = MAX_LENGTHS.get(key) if parent is None else None
+    if parent is None:
+        limit = MAX_LENGTHS.get(key)
+    else:
+        limit = MAX_LENGTHS.get(f"{'related' if parent.startswith('related') else parent}.{key}")
     if limit and len(value) > limit:
         raise FrontMatterError(
-            path, f"'{name}' is {len(value)} characters long; the limit is {limit}", key=key
+            path,
+            f"'{name}' is {len(value)} characters long; the limit is {limit}",
+            key=parent or key,
         )
     return value
 
@@ -240,11 +263,14 @@ def _int_or_none(value, key, path):
     if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
         raise FrontMatterError(path, f"'{key}' must be a whole number, not {value!r}", key=top)
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise FrontMatterError(
             path, f"'{key}' must be a whole number, not {value!r}", key=top
         ) from None
+    if abs(number) > MAX_ID:
+        raise FrontMatterError(path, f"'{key}' is too large for an id: {value!r}", key=top)
+    return number
 
 
 def _date(value, path):
@@ -276,6 +302,12 @@ def _related(data, path):
         url = value.get("url")
         if not isinstance(url, str) or not url.strip():
             raise FrontMatterError(path, f"'{key}' has no url", key=key)
+        if len(url.strip()) > MAX_LENGTHS["related.url"]:
+            raise FrontMatterError(
+                path,
+                f"'{key}.url' is longer than {MAX_LENGTHS['related.url']} characters",
+                key=key,
+            )
         links.append(
             RelatedRecord(
                 position=position,

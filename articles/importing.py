@@ -355,9 +355,12 @@ class _Writer:
         batch, self.pending = self.pending, []
         if not batch:
             return
+        # Subjects and addresses learnt inside a transaction that rolls back are forgotten.
+        subjects, addresses = dict(self.subjects), dict(self.addresses)
         try:
             self._write(batch)
         except DatabaseError as error:
+            self.subjects, self.addresses = subjects, addresses
             if len(batch) == 1:
                 prepared = batch[0]
                 self.report.errors.append(
@@ -429,13 +432,19 @@ class _Writer:
                     getattr(article, name) != value for name, value in values.items()
                 )
                 if not changed:
-                    # Same content in other bytes (or from another path): remember them.
-                    article.source_hash = prepared.record.source_hash
-                    article.source_path = prepared.source_path
-                    Article.objects.filter(pk=article.pk).update(
-                        source_hash=article.source_hash, source_path=article.source_path
-                    )
-                    unchanged += 1
+                    # Same content in other bytes (or from another path): remember them,
+                    # through the base manager since readers see no change.
+                    bookkeeping = {
+                        "source_hash": prepared.record.source_hash,
+                        "source_path": prepared.source_path,
+                    }
+                    if article.status == Article.Status.DRAFT and not _edited_since_import(article):
+                        # Unpublished by --prune=unpublish and now back: publish it again.
+                        bookkeeping["status"] = Article.Status.PUBLISHED
+                        updated += 1
+                    else:
+                        unchanged += 1
+                    Article._base_manager.filter(pk=article.pk).update(**bookkeeping)
                     continue
                 if _edited_since_import(article) and not self.force:
                     conflicts.append(
@@ -547,8 +556,9 @@ def prune(roots, seen_paths, mode="delete"):
         return 0
     queryset = Article.objects.filter(pk__in=gone)
     if mode == "unpublish":
+        # Forget the file's hash: if the file comes back, it is read and republished.
         return queryset.exclude(status=Article.Status.DRAFT).update(
-            status=Article.Status.DRAFT, updated=timezone.now()
+            status=Article.Status.DRAFT, source_hash="", updated=timezone.now()
         )
     count = len(gone)
     queryset.delete()
@@ -615,7 +625,7 @@ def import_paths(
         writer.finish()
         if prune_mode:
             report.pruned = prune(roots, {f.source_path for f in files}, prune_mode)
-        if report.changed or report.resolved_links:
+        if (report.changed or report.resolved_links) and not dry_run:
             bump_content_version()
         # Copies of cross-posted articles may have arrived, changed or gone.
         canonical.update_canonical()

@@ -138,8 +138,9 @@ class Article(models.Model):
         blank=True,
         default="",
         editable=False,
-        help_text="Path of the source file relative to the imported folder; empty for "
-        "articles written in the admin.",
+        help_text="Absolute path of the file last imported into this article (inside an "
+        "archive: the archive's path, then the member's); empty for articles written in "
+        "the admin.",
     )
     imported_at = models.DateTimeField(null=True, blank=True, editable=False)
     edited_at = models.DateTimeField(

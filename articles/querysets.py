@@ -6,6 +6,17 @@ from django.utils import timezone
 from articles.caching import bump_content_version
 
 
+def published_q(prefix=""):
+    """The one rule for what readers see, as a Q: published and not scheduled for later.
+
+    ``prefix``: a relation path to apply it through, e.g. ``"articles__"`` from Subject.
+    """
+    return Q(**{f"{prefix}status": "published"}) & (
+        Q(**{f"{prefix}publish_at__isnull": True})
+        | Q(**{f"{prefix}publish_at__lte": timezone.now()})
+    )
+
+
 class ChangeTrackingQuerySet(models.QuerySet):
     """Bulk writes (which send no signals) mark cached pages stale, as single saves do."""
 
@@ -40,16 +51,14 @@ class SubjectQuerySet(ChangeTrackingQuerySet):
     def with_article_counts(self):
         """Annotate ``article_count``: published articles in each subject."""
         return self.annotate(
-            article_count=Count("articles", filter=Q(articles__status="published"))
+            article_count=Count("articles", filter=published_q("articles__"))
         )
 
 
 class ArticleQuerySet(ChangeTrackingQuerySet):
     def published(self):
         """Articles readers may see: published, and not scheduled for later."""
-        return self.filter(status="published").filter(
-            Q(publish_at__isnull=True) | Q(publish_at__lte=timezone.now())
-        )
+        return self.filter(published_q())
 
     def in_subject(self, subject):
         return self.filter(subject=subject)

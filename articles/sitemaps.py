@@ -11,12 +11,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps.views import SitemapIndexItem, x_robots_tag
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from articles.canonical import indexable_articles
 from articles.models import Subject
+from articles.querysets import published_q
 
 
 class _SiteUrlSitemap(Sitemap):
@@ -40,7 +41,7 @@ class SubjectSitemap(_SiteUrlSitemap):
         return (
             Subject.objects.listed()
             .annotate(
-                articles_updated=Max("articles__updated", filter=Q(articles__status="published"))
+                articles_updated=Max("articles__updated", filter=published_q("articles__"))
             )
             .only("slug", "updated")
             .order_by("position", "pk")
@@ -51,7 +52,7 @@ class SubjectSitemap(_SiteUrlSitemap):
 
     def get_latest_lastmod(self):
         return Subject.objects.listed().aggregate(
-            latest=Max("articles__updated", filter=Q(articles__status="published"))
+            latest=Max("articles__updated", filter=published_q("articles__"))
         )["latest"]
 
 

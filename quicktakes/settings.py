@@ -133,7 +133,11 @@ else:
 
 #: How long a rendered page stays in the cache (seconds). Any content change makes cached
 #: pages stale at once (articles.caching); this bounds how late a scheduled article shows.
-PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
+#: Without Redis the cache lives in each process, so a change made by another process (an
+#: import, another gunicorn worker) reaches it only when its copy expires: keep that short.
+PAGE_CACHE_SECONDS = int(
+    os.environ.get("PAGE_CACHE_SECONDS", "600" if os.environ.get("REDIS_URL") else "30")
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

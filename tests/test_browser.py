@@ -46,7 +46,7 @@ PAGE_KINDS = {
 WIDTHS = (360, 768, 1280)
 SCHEMES = ("light", "dark")
 
-#: The budget of issue "Reader experience": an article page with math, code and a table.
+#: The page-weight budget: an article page with math, code and a table.
 BUDGET_BYTES = 60 * 1024
 BUDGET_REQUESTS_BEFORE_PAINT = 3
 

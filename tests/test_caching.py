@@ -78,3 +78,12 @@ def test_visitors_with_a_session_always_get_a_fresh_page(client, sample_site, ad
     client.get(PAGE)
     _, queries = get(client, PAGE)
     assert queries > 0
+
+
+def test_pages_with_unknown_query_parameters_are_not_stored(client, sample_site):
+    client.get("/learn?utm_source=x")
+    _, queries = get(client, "/learn?utm_source=x")
+    assert queries > 0
+    client.get("/learn/mathematics?page=1")
+    _, queries = get(client, "/learn/mathematics?page=1")
+    assert queries == 0

@@ -149,3 +149,35 @@ def test_errors_survive_pickling_between_processes():
     error = FrontMatterError("bad.md", "what is wrong", line=3, key="title")
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.path, copy.message, copy.line, copy.key) == ("bad.md", "what is wrong", 3, "title")
+
+
+def test_length_limits_match_the_models_columns():
+    from articles.frontmatter import MAX_LENGTHS
+    from articles.models import Article, RelatedLink
+
+    article_fields = {
+        "title": "title", "article_title": "article_title", "question": "question",
+        "slug": "slug", "date_format": "date_format", "post_on_text": "post_on_text",
+        "author": "author", "subject": "subject_name", "file_name": "file_name",
+        "seo.title": "seo_title",
+    }
+    for key, field in article_fields.items():
+        assert MAX_LENGTHS[key] == Article._meta.get_field(field).max_length, key
+    for key, field in {"related.title": "title", "related.subject": "subject_name", "related.url": "url"}.items():
+        assert MAX_LENGTHS[key] == RelatedLink._meta.get_field(field).max_length, key
+
+
+@pytest.mark.parametrize(
+    "old, new, words",
+    [
+        (b"id: 64438", b"id: 99999999999999999999", "'id' is too large for an id"),
+        (b"author: QuickTakes", b"author: " + b"a" * 201, "'author' is 201 characters long; the limit is 200"),
+        (b"  title: QuickTakes | Digital Media", b"  title: " + b"t" * 301, "'seo.title' is 301 characters long"),
+        (b"date_format: MMM DD, YYYY", b"date_format: " + b"D" * 51, "'date_format' is 51 characters long"),
+    ],
+)
+def test_values_too_large_for_their_column_are_refused_with_their_line(old, new, words):
+    with pytest.raises(FrontMatterError) as caught:
+        parse_bytes(GOOD.replace(old, new), "big.md")
+    assert words in caught.value.message
+    assert caught.value.line is not None

@@ -273,3 +273,47 @@ def _count_articles_in(database_url, env):
             return 0
 
     return count
+
+
+def test_a_file_back_after_prune_unpublish_is_published_again(folder, tmp_path):
+    import_paths([folder], workers=1)
+    saved = tmp_path / "saved.md"
+    shutil.move(folder / SQUARE, saved)
+    import_paths([folder], workers=1, prune_mode="unpublish")
+    assert Article.objects.get(slug=SQUARE.stem).status == "draft"
+    shutil.move(saved, folder / SQUARE)
+    report = import_paths([folder], workers=1)
+    assert report.updated == 1
+    assert Article.objects.get(slug=SQUARE.stem).status == "published"
+
+
+def test_an_editors_unpublish_is_kept_when_the_file_is_unchanged(folder):
+    import_paths([folder], workers=1)
+    article = Article.objects.get(slug=SQUARE.stem)
+    article.status = "draft"
+    article.save()
+    Article.objects.filter(pk=article.pk).update(source_hash="")  # force a re-read
+    import_paths([folder], workers=1)
+    assert Article.objects.get(slug=SQUARE.stem).status == "draft"
+
+
+def test_a_rolled_back_batch_does_not_poison_a_new_subject(tmp_path, write_article, monkeypatch):
+    """A failed batch that created a subject must not leave the writer pointing at it."""
+    from django.db import DatabaseError
+
+    for n in range(3):
+        write_article(slug=f"fresh-{n}", subject="brand-new", subject_name="Brand New")
+    original = RelatedLink.objects.bulk_create
+    calls = []
+
+    def fail_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise DatabaseError("simulated")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(RelatedLink.objects, "bulk_create", fail_once)
+    report = import_paths([tmp_path / "learn"], workers=1)
+    assert report.failed == 0
+    assert report.created == 3
+    assert Subject.objects.filter(slug="brand-new").exists()

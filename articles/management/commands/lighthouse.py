@@ -30,7 +30,7 @@ CHROME_FLAGS = (
     "--disable-background-networking --disable-component-update --disable-sync"
 )
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
-#: The targets of the reader-experience issue: 100 everywhere but performance, 95 there.
+#: The targets: 100 everywhere but performance, 95 there.
 TARGETS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 
 
