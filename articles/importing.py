@@ -405,10 +405,14 @@ class _Writer:
                 by_address[(subject.pk, prepared.record.slug)] = (subject, prepared)
             existing = {
                 (a.subject_id, a.slug): a
+                # Locked until the batch commits (PostgreSQL), so an editor's save cannot
+                # fall between this read and the write; SQLite holds its write lock anyway.
                 for a in Article.objects.filter(
                     subject_id__in={key[0] for key in by_address},
                     slug__in={key[1] for key in by_address},
-                ).prefetch_related("related_links")
+                )
+                .select_for_update(of=("self",))
+                .prefetch_related("related_links")
             }
             to_create, to_update, relink = [], [], []
             for key, (subject, prepared) in by_address.items():

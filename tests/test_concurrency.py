@@ -22,7 +22,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from tests.conftest import FIXTURES, PROJECT_ROOT
@@ -347,13 +346,6 @@ def test_an_import_readers_and_an_editor_at_once_lose_nothing(site, tmp_path):
     assert total == [(12 + GENERATED_FILES,)]
 
 
-@pytest.mark.xfail(
-    "postgresql" in settings.DATABASES["default"]["ENGINE"],
-    strict=True,
-    reason="Known lost update on PostgreSQL: the import reads the batch's existing articles "
-    "without locking them (articles.importing._Writer._write); select_for_update(of=('self',)) "
-    "on that query fixes it. Remove this mark with the fix.",
-)
 def test_an_editors_save_between_the_imports_read_and_write_is_kept(tmp_path, monkeypatch):
     """The narrowest race: the editor saves an article after the import has read it and
     before the import writes it. The editor's answer must stay."""
