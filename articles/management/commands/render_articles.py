@@ -15,7 +15,7 @@ BATCH_SIZE = 500
 def _render(item):
     pk, answer = item
     result = rendering.render_markdown(answer)
-    return pk, result.html, result.formulas, result.fallbacks
+    return pk, answer, result.html, result.formulas, result.fallbacks
 
 
 class Command(BaseCommand):
@@ -52,12 +52,12 @@ class Command(BaseCommand):
             progress = tqdm(total=len(items), unit="article", file=sys.stderr)
         formulas = fallbacks = 0
         batch = []
-        for pk, html, converted, failed in parallel_map(_render, items, workers):
+        for pk, answer, html, converted, failed in parallel_map(_render, items, workers):
             formulas += converted
             fallbacks += failed
-            batch.append(
-                Article(pk=pk, answer_html=html, renderer_version=rendering.RENDERER_VERSION)
-            )
+            article = Article(pk=pk, answer_html=html, renderer_version=rendering.RENDERER_VERSION)
+            article.answer = answer
+            batch.append(article)
             if len(batch) >= BATCH_SIZE:
                 self._write(batch)
                 batch = []
@@ -77,6 +77,14 @@ class Command(BaseCommand):
         if batch:
             # Re-rendering is not an editor's change: bulk_update leaves edited_at alone.
             with transaction.atomic():
+                # An answer an editor changed since it was read was rendered by that save:
+                # keep its HTML rather than write HTML made from the old answer.
+                current = dict(
+                    Article.objects.filter(pk__in=[a.pk for a in batch])
+                    .select_for_update()
+                    .values_list("pk", "answer")
+                )
+                batch = [a for a in batch if current.get(a.pk) == a.answer]
                 Article.objects.bulk_update(batch, ["answer_html", "renderer_version"])
                 # The search index holds the answer's text, taken from its HTML.
                 search.reindex([article.pk for article in batch])
