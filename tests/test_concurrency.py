@@ -26,9 +26,8 @@ from django.db import connection
 
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
-# Committed rows, seen by other processes; the Editors group the migrations made is put
-# back afterwards for the tests that follow.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Committed rows, seen by other processes.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 GENERATED_FILES = 300
 PASSWORD = "a-long-test-password"
