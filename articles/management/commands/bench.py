@@ -226,7 +226,10 @@ class Command(BaseCommand):
         if not options["skip_load"]:
             figures["load"] = self.bench_load(url, workdir, options)
             if vendor == "postgresql" and options["redis_url"]:
-                figures["two_servers"] = self.bench_two_servers(url, workdir, options)
+                try:
+                    figures["two_servers"] = self.bench_two_servers(url, workdir, options)
+                except CommandError as error:
+                    self.stderr.write(f"two-server run failed: {error}")
         return figures
 
     # --- Hugo -------------------------------------------------------------------
@@ -483,17 +486,24 @@ def parse_wrk(out):
 
 
 class _FormFields(HTMLParser):
-    """The fields a browser would submit from the first form with method POST."""
+    """The fields a browser would submit from the page's largest POST form (the admin
+    also has a small POST form for logging out)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.fields, self._in_form, self._textarea, self._select = [], False, None, None
+        self.forms, self._current, self._textarea, self._select = [], None, None, None
+
+    @property
+    def fields(self):
+        return max(self.forms, key=len, default=[])
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "form" and attrs.get("method", "").lower() == "post" and not self.fields:
-            self._in_form = True
-        if not self._in_form or "name" not in attrs and tag != "option":
+        if tag == "form" and attrs.get("method", "").lower() == "post":
+            self._current = []
+            self.forms.append(self._current)
+            return
+        if self._current is None or ("name" not in attrs and tag != "option"):
             return
         if tag == "input":
             kind = attrs.get("type", "text")
@@ -501,14 +511,15 @@ class _FormFields(HTMLParser):
                 return
             if kind in ("checkbox", "radio") and "checked" not in attrs:
                 return
-            self.fields.append([attrs["name"], attrs.get("value", "on" if kind == "checkbox" else "")])
+            default = "on" if kind == "checkbox" else ""
+            self._current.append([attrs["name"], attrs.get("value", default)])
         elif tag == "textarea":
             self._textarea = [attrs["name"], ""]
-            self.fields.append(self._textarea)
+            self._current.append(self._textarea)
         elif tag == "select":
-            self._select = [attrs["name"], None]
+            self._select = attrs["name"]
         elif tag == "option" and self._select is not None and "selected" in attrs:
-            self.fields.append([self._select[0], attrs.get("value", "")])
+            self._current.append([self._select, attrs.get("value", "")])
 
     def handle_endtag(self, tag):
         if tag == "textarea":
@@ -516,7 +527,7 @@ class _FormFields(HTMLParser):
         elif tag == "select":
             self._select = None
         elif tag == "form":
-            self._in_form = False
+            self._current = None
 
     def handle_data(self, data):
         if self._textarea is not None:
@@ -555,7 +566,7 @@ class AdminSession:
             self.base + path, data=data, headers={"Referer": self.base + path}
         )
         with self.opener.open(request, timeout=30) as response:
-            return response.status, response.read()
+            return response.geturl(), response.read()
 
     def change_article(self, article_id, answer_suffix):
         """Append ``answer_suffix`` to an article's answer through its admin change form."""
@@ -565,10 +576,12 @@ class AdminSession:
             if field[0] == "answer":
                 field[1] = field[1].lstrip("\n") + "\n\n" + answer_suffix
         fields.append(["_save", "Save"])
-        status, body = self.post(path, fields)
-        if b"errornote" in body:
-            raise CommandError("the admin refused the change: " + body.decode()[:2000])
-        return status
+        final_url, body = self.post(path, fields)
+        # A saved change redirects to the changelist; a refused one shows the form again.
+        if final_url.endswith(path):
+            errors = re.findall(r'class="errorlist[^"]*"[^>]*>(.*?)</ul>', body.decode(), re.S)
+            raise CommandError(f"the admin refused the change: {errors[:3]}")
+        return final_url
 
 
 def argparse_hidden():
