@@ -17,7 +17,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 VERSION_KEY = "articles:content-version"
-CACHEABLE_PARAMETERS = {"page"}
+CACHEABLE_PARAMETERS = {"page", "p"}  # subject pages' page, sitemaps' p
 
 
 def content_version():

@@ -3,16 +3,18 @@ from django.contrib.sitemaps import views as sitemaps_views
 from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 
+from articles.caching import cached_page
 from articles.sitemaps import SITEMAPS, sitemap_index
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/learn", permanent=True)),
     path("admin", RedirectView.as_view(url="/admin/", permanent=True)),
     path("admin/", admin.site.urls),
-    path("sitemap.xml", sitemap_index, name="sitemap"),
+    # Sitemaps of the whole corpus take seconds to build: readers' page cache keeps them.
+    path("sitemap.xml", cached_page(sitemap_index), name="sitemap"),
     path(
         "sitemap-<slug:section>.xml",
-        sitemaps_views.sitemap,
+        cached_page(sitemaps_views.sitemap),
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),

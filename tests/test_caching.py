@@ -87,3 +87,12 @@ def test_pages_with_unknown_query_parameters_are_not_stored(client, sample_site)
     client.get("/learn/mathematics?page=1")
     _, queries = get(client, "/learn/mathematics?page=1")
     assert queries == 0
+
+
+@pytest.mark.parametrize("path", ["/sitemap.xml", "/sitemap-articles.xml?p=1"])
+def test_sitemaps_are_cached_for_crawlers(client, sample_site, path):
+    first, first_queries = get(client, path)
+    again, again_queries = get(client, path)
+    assert first.status_code == 200 and first_queries > 0
+    assert again_queries == 0
+    assert again.content == first.content
