@@ -1,4 +1,5 @@
 """Shared fixtures: the sample site imported from fixtures/, the shared corpus path."""
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,38 @@ FIXTURES = PROJECT_ROOT / "fixtures"
 #: The real corpus lives beside the project, never inside it; tests that need it skip
 #: when it is absent.
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
+
+
+#: Debian's Chromium, driven by Playwright (never a browser Playwright downloads).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # This machine's network is closed: no background calls home.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for one test module (browser tests skip without CHROMIUM)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own database
+    # calls are still synchronous, so Django's async-safety check does not apply.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture(autouse=True)

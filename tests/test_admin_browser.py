@@ -1,26 +1,14 @@
 """The editors' admin in a real browser (Debian's Chromium through Playwright): log in, edit
 an answer while the live preview follows, save, read it on the public page, revert it from
 the history. Skipped where /usr/bin/chromium is absent."""
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 
 from articles.models import Article
+from tests.conftest import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CHAIN_RULE = "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
 TIMEOUT_MS = 15_000
 
@@ -31,24 +19,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own database
-    # calls are still synchronous, so Django's async-safety check does not apply.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-            )
-            yield browser
-            browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

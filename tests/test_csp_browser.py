@@ -1,25 +1,13 @@
 """The Content-Security-Policy in a real browser (Debian's Chromium through Playwright): every
 page kind, public and admin, loads without a single policy violation, and its scripts run.
 Skipped where /usr/bin/chromium is absent."""
-import os
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
 
 from articles.models import Article
+from tests.conftest import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CHAIN_RULE = (
     "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
 )
@@ -40,22 +28,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.__violations.push(`${event.violatedDirective} ${event.blockedURI} ${where}`);
 });
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own database
-    # calls stay synchronous, so Django's async-safety check does not apply.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
