@@ -156,7 +156,7 @@ def compare_with_sources(queryset):
     compared, mismatches = 0, []
     queryset = queryset.select_related("subject").prefetch_related("related_links")
     for article in queryset.exclude(source_path="").iterator(chunk_size=1000):
-        if article.edited_at and (not article.imported_at or article.edited_at > article.imported_at):
+        if article.edited_since_import:
             continue
         source = Path(article.source_path)
         if not source.is_file():

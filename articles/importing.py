@@ -312,11 +312,6 @@ def _title_rank(name):
     return sum(1 for char in name if char.isupper())
 
 
-def _edited_since_import(article):
-    return article.edited_at is not None and (
-        article.imported_at is None or article.edited_at > article.imported_at
-    )
-
 
 class _Writer:
     """Accumulates prepared articles and writes them in batched transactions."""
@@ -442,7 +437,7 @@ class _Writer:
                         "source_hash": prepared.record.source_hash,
                         "source_path": prepared.source_path,
                     }
-                    if article.status == Article.Status.DRAFT and not _edited_since_import(article):
+                    if article.status == Article.Status.DRAFT and not article.edited_since_import:
                         # Unpublished by --prune=unpublish and now back: publish it again.
                         bookkeeping["status"] = Article.Status.PUBLISHED
                         updated += 1
@@ -450,7 +445,7 @@ class _Writer:
                         unchanged += 1
                     Article._base_manager.filter(pk=article.pk).update(**bookkeeping)
                     continue
-                if _edited_since_import(article) and not self.force:
+                if article.edited_since_import and not self.force:
                     conflicts.append(
                         f"{prepared.record.path}: {prepared.record.url} was changed in the "
                         f"admin on {article.edited_at:%Y-%m-%d %H:%M} UTC and its file "

@@ -205,6 +205,14 @@ class Article(models.Model):
             super().save(*args, **kwargs)
             redirects.article_saved(self, before)
 
+    @property
+    def edited_since_import(self):
+        """True when an editor changed the article after its last import (or it was
+        written in the admin and never imported): an import must not overwrite it."""
+        return self.edited_at is not None and (
+            self.imported_at is None or self.edited_at > self.imported_at
+        )
+
     def render(self):
         """Set ``answer_html`` from ``answer`` with the current renderer. Does not save."""
         self.answer_html = rendering.render_markdown(self.answer).html
@@ -251,10 +259,6 @@ class RelatedLink(models.Model):
 
     def __str__(self):
         return f"{self.position}. {self.title}"
-
-    @property
-    def is_dangling(self):
-        return self.target_id is None
 
 
 class Redirect(models.Model):

@@ -62,6 +62,3 @@ class ArticleQuerySet(ChangeTrackingQuerySet):
 
     def in_subject(self, subject):
         return self.filter(subject=subject)
-
-    def at_address(self, subject_slug, slug):
-        return self.filter(subject__slug=subject_slug, slug=slug)

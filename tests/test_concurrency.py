@@ -363,7 +363,7 @@ def test_an_editors_save_between_the_imports_read_and_write_is_kept(tmp_path, mo
         encoding="utf-8",
     )
     article_id = Article.objects.get(subject__slug=subject, slug=slug).pk
-    decide = importing._edited_since_import
+    decide = Article.edited_since_import.fget
 
     def editor_saves():
         article = Article.objects.get(pk=article_id)
@@ -381,7 +381,7 @@ def test_an_editors_save_between_the_imports_read_and_write_is_kept(tmp_path, mo
         return decide(article)
 
     decide_later = []
-    monkeypatch.setattr(importing, "_edited_since_import", editor_saves_meanwhile)
+    monkeypatch.setattr(Article, "edited_since_import", property(editor_saves_meanwhile))
     importing.import_paths([folder], workers=1)
     for editor in decide_later:
         editor.join(timeout=30)
