@@ -355,15 +355,14 @@ class RelatedLinkInline(admin.TabularInline):
 # ---------------------------------------------------------------------------------------
 
 
-def visibility(article, now=None):
-    """"Live", "Draft" or "Scheduled for <time>": what readers get, by the rule in
-    ArticleQuerySet.published()."""
-    now = now or timezone.now()
+def visibility(article):
+    """"Live", "Draft" or "Scheduled for <time>": what readers get, by the rule of
+    articles.querysets (``Article.is_published``)."""
+    if article.is_published:
+        return "Live"
     if article.status != Article.Status.PUBLISHED:
         return "Draft"
-    if article.publish_at and article.publish_at > now:
-        return f"Scheduled for {localize(template_localtime(article.publish_at))}"
-    return "Live"
+    return f"Scheduled for {localize(template_localtime(article.publish_at))}"
 
 
 class ArticleChangeList(ChangeList):
@@ -394,9 +393,9 @@ class VisibilityFilter(admin.SimpleListFilter):
         if self.value() == "live":
             return queryset.published()
         if self.value() == "scheduled":
-            return queryset.filter(status=Article.Status.PUBLISHED, publish_at__gt=timezone.now())
+            return queryset.scheduled()
         if self.value() == "draft":
-            return queryset.filter(status=Article.Status.DRAFT)
+            return queryset.drafts()
         return queryset
 
 
@@ -419,9 +418,7 @@ class RelatedLinksFilter(admin.SimpleListFilter):
             links = RelatedLink.objects.filter(target__isnull=True)
             return queryset.filter(pk__in=links.values("article_id"))
         if self.value() == "hidden":
-            hidden = Article.objects.filter(
-                Q(status=Article.Status.DRAFT) | Q(publish_at__gt=timezone.now())
-            )
+            hidden = Article.objects.unpublished()
             links = RelatedLink.objects.filter(target__in=hidden.values("pk"))
             return queryset.filter(pk__in=links.values("article_id"))
         return queryset
@@ -752,16 +749,12 @@ class ArticleAdmin(HistoryMixin, VersionAdmin):
 
     @admin.action(permissions=["change"], description="Publish now")
     def publish(self, request, queryset):
-        now = timezone.now()
-
         def change(article):
-            if article.status == Article.Status.PUBLISHED and not (
-                article.publish_at and article.publish_at > now
-            ):
+            if article.is_published:
                 return False
             article.status = Article.Status.PUBLISHED
-            if article.publish_at and article.publish_at > now:
-                article.publish_at = None
+            if not article.is_published:
+                article.publish_at = None  # scheduled for later: publish now instead
             return True
 
         total = queryset.count()
@@ -890,9 +883,8 @@ class SubjectAdmin(HistoryMixin, VersionAdmin):
             .get_queryset(request)
             .annotate(
                 article_count=count_of(Article.objects.all()),
-                # Status only, as on /learn (SubjectQuerySet.with_article_counts): the
-                # index answers it; scheduled ones would need every row's publish_at.
-                published_count=count_of(Article.objects.filter(status=Article.Status.PUBLISHED)),
+                # As on /learn (SubjectQuerySet.with_article_counts).
+                published_count=count_of(Article.objects.published()),
             )
         )
 

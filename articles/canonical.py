@@ -26,6 +26,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from articles.querysets import is_published
+
 #: Keys per query when clearing links or matching paths.
 BATCH = 500
 
@@ -38,16 +40,6 @@ class CanonicalReport:
     groups: int = 0
     copies: int = 0
     changed: int = 0
-
-
-def indexable_articles():
-    """What search engines are offered: published, canonical, not noindex, in a listed
-    subject. The sitemap and the site-wide feed start from it."""
-    from articles.models import Article
-
-    return Article.objects.published().filter(
-        canonical__isnull=True, no_index=False, subject__listed=True
-    )
 
 
 class _Groups:
@@ -153,7 +145,7 @@ def update_canonical(source_ids=None, article_ids=()):
 
     def rank(row):
         pk, _, _, status, publish_at, no_index, _, _, listed, position = row
-        visible = status == Article.Status.PUBLISHED and (publish_at is None or publish_at <= now)
+        visible = is_published(status, publish_at, now)
         indexable = visible and listed and not no_index
         return (not visible, not indexable, pk not in named, position, pk)
 

@@ -15,7 +15,6 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Rss201rev2Feed
 
-from articles.canonical import indexable_articles
 from articles.models import Article, Subject
 
 #: Items in every feed.
@@ -99,7 +98,7 @@ class LatestArticlesFeed(_ArticleFeed):
         return f"The newest questions and answers on {settings.SITE_NAME}."
 
     def items(self):
-        return self._articles(indexable_articles())
+        return self._articles(Article.objects.indexable())
 
 
 class SubjectFeed(_ArticleFeed):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles import redirects, rendering
+from articles import querysets
 from articles.querysets import ArticleQuerySet, SubjectQuerySet
 
 
@@ -57,8 +58,8 @@ class Subject(models.Model):
 
 class Article(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+        DRAFT = querysets.DRAFT, "Draft"
+        PUBLISHED = querysets.PUBLISHED, "Published"
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="articles")
     slug = models.SlugField(
@@ -204,6 +205,12 @@ class Article(models.Model):
         with transaction.atomic():
             super().save(*args, **kwargs)
             redirects.article_saved(self, before)
+
+    @property
+    def is_published(self):
+        """True when readers may see the article now: the row form of
+        ``Article.objects.published()`` (articles.querysets)."""
+        return querysets.is_published(self.status, self.publish_at)
 
     @property
     def edited_since_import(self):

@@ -1,20 +1,38 @@
-"""Who may see what: the one rule for visibility, used by pages, sitemaps, feeds and search."""
+"""Who may see what: the one rule for "may a reader see this article now", as a Q for
+queries and as a predicate for rows already loaded, and the querysets built on it.
+
+Pages, related links, canonical choice, sitemaps, feeds, search and the admin's reports all
+start from here; nothing else spells the rule out.
+"""
+
 from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
 from articles.caching import bump_content_version
 
+#: Article.status of an article readers may see (once its publish_at, if any, has come).
+PUBLISHED = "published"
+DRAFT = "draft"
+
 
 def published_q(prefix=""):
-    """The one rule for what readers see, as a Q: published and not scheduled for later.
+    """The rule as a Q: published, and not scheduled for later.
 
     ``prefix``: a relation path to apply it through, e.g. ``"articles__"`` from Subject.
     """
-    return Q(**{f"{prefix}status": "published"}) & (
+    return Q(**{f"{prefix}status": PUBLISHED}) & (
         Q(**{f"{prefix}publish_at__isnull": True})
         | Q(**{f"{prefix}publish_at__lte": timezone.now()})
     )
+
+
+def is_published(status, publish_at, now=None):
+    """The rule for one loaded row: ``status`` (str) and ``publish_at`` (aware datetime or
+    None) at ``now`` (default: the current time). The same answer as published_q()."""
+    if status != PUBLISHED:
+        return False
+    return publish_at is None or publish_at <= (now or timezone.now())
 
 
 class ChangeTrackingQuerySet(models.QuerySet):
@@ -49,16 +67,31 @@ class SubjectQuerySet(ChangeTrackingQuerySet):
         return self.filter(listed=True)
 
     def with_article_counts(self):
-        """Annotate ``article_count``: published articles in each subject."""
-        return self.annotate(
-            article_count=Count("articles", filter=published_q("articles__"))
-        )
+        """Annotate ``article_count``: articles readers may see in each subject."""
+        return self.annotate(article_count=Count("articles", filter=published_q("articles__")))
 
 
 class ArticleQuerySet(ChangeTrackingQuerySet):
     def published(self):
         """Articles readers may see: published, and not scheduled for later."""
         return self.filter(published_q())
+
+    def unpublished(self):
+        """Articles readers may not see (yet): drafts and scheduled ones."""
+        return self.exclude(published_q())
+
+    def scheduled(self):
+        """Published articles whose time has not come yet."""
+        return self.filter(status=PUBLISHED, publish_at__gt=timezone.now())
+
+    def drafts(self):
+        return self.filter(status=DRAFT)
+
+    def indexable(self):
+        """What search engines are offered: published, canonical (not a cross-posted copy
+        pointing elsewhere), not noindex, in a listed subject. Sitemaps and the site-wide
+        feed start from it."""
+        return self.published().filter(canonical__isnull=True, no_index=False, subject__listed=True)
 
     def in_subject(self, subject):
         return self.filter(subject=subject)

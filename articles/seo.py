@@ -37,11 +37,7 @@ def canonical_article(article):
     see that one, else the article itself (a stale link never sends crawlers to a 404).
     Expects ``canonical__subject`` loaded with the article."""
     copy = article.canonical
-    if copy is None or copy.status != copy.Status.PUBLISHED:
-        return article
-    if copy.publish_at is not None and copy.publish_at > timezone.now():
-        return article
-    return copy
+    return copy if copy is not None and copy.is_published else article
 
 
 def _author(name):

@@ -15,8 +15,7 @@ from django.db.models import Max
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from articles.canonical import indexable_articles
-from articles.models import Subject
+from articles.models import Article, Subject
 from articles.querysets import published_q
 
 
@@ -61,7 +60,7 @@ class ArticleSitemap(_SiteUrlSitemap):
 
     def items(self):
         return (
-            indexable_articles()
+            Article.objects.indexable()
             .select_related("subject")
             .only("slug", "updated", "subject__slug")
             .order_by("pk")
@@ -71,7 +70,7 @@ class ArticleSitemap(_SiteUrlSitemap):
         return article.updated
 
     def get_latest_lastmod(self):
-        return indexable_articles().aggregate(latest=Max("updated"))["latest"]
+        return Article.objects.indexable().aggregate(latest=Max("updated"))["latest"]
 
 
 SITEMAPS = {"subjects": SubjectSitemap, "articles": ArticleSitemap}

@@ -87,9 +87,7 @@ class ArticleDetailView(DetailView):
             subject__slug=self.kwargs["subject"],
             slug=self.kwargs["slug"],
         )
-        self.readers_see_it = not staff or (
-            Article.objects.published().filter(pk=article.pk).exists()
-        )
+        self.readers_see_it = article.is_published
         return article
 
     def get(self, request, *args, **kwargs):
@@ -113,6 +111,7 @@ class ArticleDetailView(DetailView):
                 "article_id",
                 "target__slug",
                 "target__status",
+                "target__publish_at",
                 "target__subject__slug",
             )
         )

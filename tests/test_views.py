@@ -1,10 +1,12 @@
 """Public pages: content readers get and the SQL each page costs."""
+import datetime
 import re
 from html import unescape
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from articles.models import Article, Subject
 
@@ -88,6 +90,25 @@ def test_related_questions_link_where_the_target_exists(client, sample_site):
     assert 'href="/learn/mathematics/questions/what-does-it-mean-for-a-matrix-to-be-invertible"' in related
     assert 'href="/learn/computer-science/questions/how-do-momentum-based-optimizers-update-weights"' in related
     assert '<span class="related__missing">What is a limit in calculus?</span>' in related
+
+
+def test_related_link_to_a_scheduled_article_is_text_until_its_time(client, sample_site):
+    target_path = "/learn/mathematics/questions/what-does-it-mean-for-a-matrix-to-be-invertible"
+    target = Article.objects.get(subject__slug="mathematics", slug=target_path.rsplit("/", 1)[1])
+    Article.objects.filter(pk=target.pk).update(
+        publish_at=timezone.now() + datetime.timedelta(days=1)
+    )
+    related = client.get(CHAIN_RULE).content.decode().split("Related questions", 1)[1]
+    assert f'href="{target_path}"' not in related
+    assert f'<span class="related__missing">{target.question}</span>' in related
+    assert client.get(target_path).status_code == 404
+
+    Article.objects.filter(pk=target.pk).update(
+        publish_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    related = client.get(CHAIN_RULE).content.decode().split("Related questions", 1)[1]
+    assert f'href="{target_path}"' in related
+    assert client.get(target_path).status_code == 200
 
 
 def test_no_index_article_and_unlisted_subject_are_noindex(client, sample_site):

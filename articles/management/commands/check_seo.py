@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import Client, override_settings
 
-from articles.canonical import indexable_articles
 from articles.models import Article, Redirect
 from articles.redirects import MovedFileError, article_path, load_moved_file
 
@@ -104,7 +103,7 @@ class Command(BaseCommand):
             locations.setdefault(section, []).extend(urls)
         in_sitemap = len(locations.get("articles", []))
         distinct = len(set(locations.get("articles", [])))
-        expected = indexable_articles().count()
+        expected = Article.objects.indexable().count()
         self.stdout.write(
             f"Sitemap: {in_sitemap} article URLs ({distinct} distinct); canonical indexable "
             f"articles of listed subjects: {expected}; subjects: "
