@@ -30,7 +30,7 @@ from django.utils.timezone import template_localtime
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from articles import admin_views, redirects, rendering
+from articles import admin_views, changes, rendering
 from articles.models import Article, RelatedLink, Subject
 
 # History: an article's version holds its related links, so reverting an article brings
@@ -697,20 +697,20 @@ class ArticleAdmin(HistoryMixin, VersionAdmin):
         version = Version.objects.get_for_object_reference(Article, object_id).filter(
             pk=version_id
         ).first()
-        changes = (
+        field_changes = (
             admin_views.article_version_changes(version, article)
             if article is not None and version is not None
             else []
         )
-        context = {"changes": changes, "compared": version is not None, **(extra_context or {})}
-        before = redirects.stored_article(article) if article is not None else None
+        context = {"changes": field_changes, "compared": version is not None, **(extra_context or {})}
+        before = changes.stored_article(article) if article is not None else None
         response = super().revision_view(request, object_id, version_id, context)
         if request.method == "POST" and response.status_code == 302 and before is not None:
             # django-reversion restores the row with a raw save before the form saves it
             # again, so Article.save() never sees a reverted move: record it here.
             reverted = Article.objects.select_related("subject").filter(pk=article.pk).first()
             if reverted is not None:
-                redirects.article_saved(reverted, before)
+                changes.article_saved(reverted, before)
         return response
 
     # Bulk actions: each article is saved on its own, so history, edited_at and redirects

@@ -7,6 +7,7 @@ class ArticlesConfig(AppConfig):
     verbose_name = "Learn articles"
 
     def ready(self):
-        from articles import caching
+        # Imported here, as Django asks: models are only ready from now on.
+        from articles import changes
 
-        caching.connect_signals()
+        changes.connect()

@@ -1,7 +1,7 @@
 """Whole-page caching for readers, invalidated by one content version.
 
-Every write to articles, subjects, related links or redirects bumps the version (signals
-for single saves and deletes, the querysets' bulk methods for imports and admin actions),
+Every write to articles, subjects, related links or redirects bumps the version
+(articles.changes for single saves and deletes, the querysets' bulk methods for bulk writes),
 and page keys include it, so a change reaches every app server at once through the shared
 cache. Only anonymous GETs answered 200 are cached; staff always get fresh pages.
 """
@@ -106,19 +106,3 @@ class PageCacheMiddleware:
             ]
             cache.set(key, (response.content, headers), settings.PAGE_CACHE_SECONDS)
         return response
-
-
-def _on_change(sender, **kwargs):
-    bump_content_version()
-
-
-def connect_signals():
-    """Bump the content version whenever an articles model row is saved or deleted."""
-    from django.apps import apps
-    from django.db.models.signals import post_delete, post_save
-
-    for model in apps.get_app_config("articles").get_models():
-        post_save.connect(_on_change, sender=model, dispatch_uid=f"caching.save.{model.__name__}")
-        post_delete.connect(
-            _on_change, sender=model, dispatch_uid=f"caching.delete.{model.__name__}"
-        )

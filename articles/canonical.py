@@ -26,6 +26,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from articles.addresses import article_path
+from articles.models import Article, Redirect
 from articles.querysets import is_published
 
 #: Keys per query when clearing links or matching paths.
@@ -68,9 +70,6 @@ def update_canonical(source_ids=None, article_ids=()):
     id changed), with any article pointing at them. Costs a fixed number of queries plus
     one UPDATE per group whose choice changed. Returns a CanonicalReport.
     """
-    from articles.models import Article, Redirect
-    from articles.redirects import article_path
-
     if source_ids is None:
         slugs = (
             Article.objects.order_by()

@@ -6,12 +6,10 @@ source and the HTML rendered from it once, at save or import time, by articles.r
 """
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models, transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import redirects, rendering
+from articles import rendering
 from articles import querysets
 from articles.querysets import ArticleQuerySet, SubjectQuerySet
 
@@ -48,12 +46,11 @@ class Subject(models.Model):
         return reverse("articles:subject", kwargs={"subject": self.slug})
 
     def save(self, *args, **kwargs):
-        """Save; a changed slug leaves 301s from the old addresses of the subject and of
-        every article in it (articles.redirects)."""
-        before = redirects.stored_subject(self)
+        """Save; what follows (a changed slug leaves 301s from the old addresses of the
+        subject and of every article in it) runs in articles.changes, in the same
+        transaction."""
         with transaction.atomic():
             super().save(*args, **kwargs)
-            redirects.subject_saved(self, before)
 
 
 class Article(models.Model):
@@ -200,11 +197,10 @@ class Article(models.Model):
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "answer_html", "renderer_version"}
-        # A changed subject or slug leaves a 301 behind; copies get their canonical rechosen.
-        before = redirects.stored_article(self)
+        # What follows (a 301 after a move, canonical copies, the search index, the page
+        # cache) runs in articles.changes, in the same transaction.
         with transaction.atomic():
             super().save(*args, **kwargs)
-            redirects.article_saved(self, before)
 
     @property
     def is_published(self):
@@ -323,26 +319,3 @@ class SearchDocument(models.Model):
 
     def __str__(self):
         return self.question
-
-
-@receiver(post_save, sender=Article, dispatch_uid="articles.search.index_saved_article")
-def _index_saved_article(sender, instance, using, update_fields=None, **kwargs):
-    # Imports write in bulk (no signals) and index each batch themselves; deletions are
-    # followed by a database trigger. Here: every single save of indexed text.
-    from articles import search
-
-    if update_fields is None or search.INDEXED_FIELDS & set(update_fields):
-        search.index_articles([instance], using=using)
-
-
-@receiver(post_delete, sender=Article, dispatch_uid="articles.canonical.deleted_article")
-def _rechoose_canonical_after_delete(sender, instance, using, **kwargs):
-    # Copies that pointed at a deleted canonical copy are left pointing nowhere (SET_NULL),
-    # which would make each of them canonical: rechoose once the deletion commits.
-    from articles import canonical
-
-    if instance.source_id is not None:
-        source_id = instance.source_id
-        transaction.on_commit(
-            lambda: canonical.update_canonical(source_ids=[source_id]), using=using
-        )

@@ -3,7 +3,8 @@
 Owns the table's invariant: every row's ``new_path`` is an address no row starts from, so a
 reader is sent on at most once and never round a loop. It does not serve redirects (that is
 articles.middleware, for addresses where no article answers) and does not choose canonical
-copies (articles.canonical), though it asks for them to be recomputed after a move.
+copies (articles.canonical), though loading the moved-questions file asks for them to be
+recomputed, since the file names each moved article's current copy.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
-from django.urls import reverse
+
+from articles import canonical
+from articles.addresses import article_path, subject_feed_path, subject_path
+from articles.models import Article, Redirect, Subject
 
 #: Rows fetched or filtered per query, well under SQLite's bound-parameter limit.
 CHUNK = 500
@@ -23,28 +27,13 @@ _SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]+$")
 _ARTICLE_PATH_RE = re.compile(r"^/learn/(?P<subject>[-a-zA-Z0-9_]+)/questions/[-a-zA-Z0-9_]+$")
 
 
-def article_path(subject_slug, slug):
-    """The site-relative address of an article: ``/learn/<subject>/questions/<slug>``, the
-    corpus's ``url`` format, which articles.urls serves. Formatted rather than reversed:
-    it is computed for every cross-posted copy on each canonical recomputation."""
-    return f"/learn/{subject_slug}/questions/{slug}"
-
-
-def subject_path(subject_slug):
-    return reverse("articles:subject", kwargs={"subject": subject_slug})
-
-
-def subject_feed_path(subject_slug):
-    return reverse("articles:subject_feed", kwargs={"subject": subject_slug})
-
-
 def _chunks(items, size=CHUNK):
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-# --- editor moves ----------------------------------------------------------------------
+# --- moves ------------------------------------------------------------------------------
 
 
 def record_moves(moves, source=None):
@@ -57,8 +46,6 @@ def record_moves(moves, source=None):
     article answers there now; that is also why moving back (X→Y, then Y→X) leaves only
     Y→X and never a loop. Runs in one transaction. Returns the number of rows written.
     """
-    from articles.models import Redirect
-
     source = source or Redirect.Source.EDITOR
     moves = {old: new for old, new in moves.items() if old != new}
     if not moves:
@@ -80,73 +67,6 @@ def record_moves(moves, source=None):
             update_fields=["new_path", "source"],
         )
     return len(moves) + len(repointed)
-
-
-def stored_article(article):
-    """What a save may change, as stored before it: ``(subject_id, subject slug, slug,
-    source_id)``, or None for an article not yet in the database. One query."""
-    from articles.models import Article
-
-    if article.pk is None:
-        return None
-    return (
-        Article.objects.filter(pk=article.pk)
-        .values_list("subject_id", "subject__slug", "slug", "source_id")
-        .first()
-    )
-
-
-def article_saved(article, before):
-    """After ``Article.save()``: redirect the old address when the subject or slug changed,
-    and recompute the canonical copy of the article's cross-posted group(s).
-
-    ``before``: what stored_article returned before the save.
-    """
-    from articles import canonical
-    from articles.models import Redirect
-
-    new = None
-    if before is None or (before[0], before[2]) != (article.subject_id, article.slug):
-        new = article_path(article.subject.slug, article.slug)
-    if before is None:
-        # A new article answers at this address now; no redirect may start from it.
-        Redirect.objects.filter(old_path=new).delete()
-    elif new is not None:
-        record_moves({article_path(before[1], before[2]): new})
-    source_ids = {article.source_id, before[3] if before else None} - {None}
-    canonical.update_canonical(source_ids=source_ids, article_ids=[article.pk])
-
-
-def stored_subject(subject):
-    """``(slug, listed, position)`` as stored before a save, or None for a new subject."""
-    from articles.models import Subject
-
-    if subject.pk is None:
-        return None
-    return Subject.objects.filter(pk=subject.pk).values_list("slug", "listed", "position").first()
-
-
-def subject_saved(subject, before):
-    """After ``Subject.save()``: when the slug changed, the subject page, its feed and every
-    article in it answer 301 at their old addresses; when the slug, listing or position
-    changed, the canonical copies of groups with a copy in it are recomputed."""
-    from articles import canonical
-
-    if before is None:
-        return
-    old_slug, listed, position = before
-    if old_slug != subject.slug:
-        moves = {
-            subject_path(old_slug): subject_path(subject.slug),
-            subject_feed_path(old_slug): subject_feed_path(subject.slug),
-        }
-        for slug in subject.articles.values_list("slug", flat=True).iterator(chunk_size=2000):
-            moves[article_path(old_slug, slug)] = article_path(subject.slug, slug)
-        record_moves(moves)
-    if (old_slug, listed, position) != (subject.slug, subject.listed, subject.position):
-        canonical.update_canonical(
-            source_ids=subject.articles.exclude(source_id=None).values("source_id")
-        )
 
 
 # --- the moved-questions file ----------------------------------------------------------
@@ -333,9 +253,6 @@ def import_moved(moves):
     Returns a MovedReport (see plan_redirects) with ``loaded``, ``to_other_copy``,
     ``to_subject_page`` and ``editor_rows_repointed`` set.
     """
-    from articles import canonical
-    from articles.models import Article, Redirect, Subject
-
     subjects = {
         slug: (not listed, position)
         for slug, listed, position in Subject.objects.values_list("slug", "listed", "position")

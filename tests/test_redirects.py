@@ -10,7 +10,8 @@ from django.core.management.base import CommandError
 
 from articles.importing import import_paths
 from articles.models import Article, Redirect, Subject
-from articles.redirects import article_path, plan_redirects, record_moves
+from articles.addresses import article_path
+from articles.redirects import plan_redirects, record_moves
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test import Client, override_settings
 
 from articles.models import Article, Redirect
-from articles.redirects import MovedFileError, article_path, load_moved_file
+from articles.addresses import article_path
+from articles.redirects import MovedFileError, load_moved_file
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 CANONICAL_RE = re.compile(r'<link rel="canonical" href="([^"]+)">')
