@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Version
 
-from articles import admin as articles_admin
+from articles.admin.articles import ArticleAdmin
+from articles.admin.paginator import EstimatedCountPaginator
 from articles.models import Article, RelatedLink, Subject
 
 pytestmark = pytest.mark.django_db
@@ -416,7 +417,7 @@ def test_target_autocomplete_finds_articles_by_question(editor_client, sample_si
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["text"] for r in results] == ["How do you expand a perfect square?"]
-    assert "question" in articles_admin.ArticleAdmin.search_fields
+    assert "question" in ArticleAdmin.search_fields
 
 
 # Search ----------------------------------------------------------------------------------
@@ -725,7 +726,7 @@ def test_unfiltered_changelist_counts_nothing(admin_client, sample_site):
 def test_changelist_labels_estimated_and_capped_counts(admin_client, sample_site, monkeypatch):
     # The unfiltered list is estimated (table statistics or the highest id), never counted.
     assert re.search(r"\babout [\d,]+ articles", text_of(admin_client.get(CHANGELIST)))
-    monkeypatch.setattr(articles_admin.EstimatedCountPaginator, "COUNT_CAP", 5)
+    monkeypatch.setattr(EstimatedCountPaginator, "COUNT_CAP", 5)
     text = text_of(admin_client.get(CHANGELIST, {"visibility": "live"}))
     assert "more than 5 articles" in text
     assert "3 articles" in text_of(admin_client.get(CHANGELIST, {"subject__id__exact": article().subject_id}))
