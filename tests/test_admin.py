@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Version
 
-from articles import admin as articles_admin
+from articles.admin.articles import ArticleAdmin
+from articles.admin.paginator import EstimatedCountPaginator
 from articles.models import Article, RelatedLink, Subject
 
 pytestmark = pytest.mark.django_db
@@ -416,7 +417,7 @@ def test_target_autocomplete_finds_articles_by_question(editor_client, sample_si
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["text"] for r in results] == ["How do you expand a perfect square?"]
-    assert "question" in articles_admin.ArticleAdmin.search_fields
+    assert "question" in ArticleAdmin.search_fields
 
 
 # Search ----------------------------------------------------------------------------------
@@ -534,6 +535,44 @@ def test_reverting_a_move_keeps_the_moved_address_answering_301(client, editor_c
     assert client.get(CHAIN_RULE).status_code == 200
     back = client.get(moved)
     assert back.status_code == 301 and back["Location"] == CHAIN_RULE
+
+
+def test_reverting_one_article_of_a_bulk_revision_leaves_the_others_alone(
+    client, editor_client, sample_site
+):
+    p = article()
+    q = article("how-do-you-expand-a-perfect-square")
+    run_action(editor_client, "set_no_index", [p, q])  # one revision holding both
+    bulk_version = Version.objects.get_for_object(p).first()
+    assert {str(q.pk), str(p.pk)} <= set(
+        bulk_version.revision.version_set.values_list("object_id", flat=True)
+    )
+    # Q changes afterwards: its question, and a related link added.
+    post_change(editor_client, q, question="A better question?")
+    target = article("what-does-it-mean-for-a-matrix-to-be-invertible")
+    RelatedLink.objects.create(article=q, position=5, title=target.question, url="/x", target=target)
+    q_links = links_of(q)
+
+    baseline = Version.objects.get_for_object(p).last()  # before the bulk action
+    revision_url = reverse("admin:articles_article_revision", args=[p.pk, baseline.pk])
+    assert editor_client.post(revision_url, form_data(editor_client.get(revision_url))).status_code == 302
+
+    assert article().no_index is False
+    q_now = article("how-do-you-expand-a-perfect-square")
+    assert q_now.question == "A better question?" and q_now.no_index is True
+    assert links_of(q_now) == q_links
+
+
+def test_looking_at_a_revert_page_changes_nothing(editor_client, sample_site):
+    p = article()
+    q = article("how-do-you-expand-a-perfect-square")
+    run_action(editor_client, "set_no_index", [p, q])
+    baseline = Version.objects.get_for_object(p).last()
+    links = links_of(p)
+    response = editor_client.get(reverse("admin:articles_article_revision", args=[p.pk, baseline.pk]))
+    assert response.status_code == 200
+    assert article().no_index is True and links_of(article()) == links
+    assert article("how-do-you-expand-a-perfect-square").no_index is True
 
 
 # Subjects -------------------------------------------------------------------------------------
@@ -725,7 +764,7 @@ def test_unfiltered_changelist_counts_nothing(admin_client, sample_site):
 def test_changelist_labels_estimated_and_capped_counts(admin_client, sample_site, monkeypatch):
     # The unfiltered list is estimated (table statistics or the highest id), never counted.
     assert re.search(r"\babout [\d,]+ articles", text_of(admin_client.get(CHANGELIST)))
-    monkeypatch.setattr(articles_admin.EstimatedCountPaginator, "COUNT_CAP", 5)
+    monkeypatch.setattr(EstimatedCountPaginator, "COUNT_CAP", 5)
     text = text_of(admin_client.get(CHANGELIST, {"visibility": "live"}))
     assert "more than 5 articles" in text
     assert "3 articles" in text_of(admin_client.get(CHANGELIST, {"subject__id__exact": article().subject_id}))

@@ -1,0 +1,183 @@
+"""The articles' admin: the sectioned change form with its related links inline, the
+list with its reports and search by question, slug, source id or public address.
+
+Bulk actions, history and the extra pages live in their own modules and are mixed in or
+called from here; every save goes through Article.save(), never update().
+"""
+import re
+
+from django.contrib import admin
+from django.contrib.admin.options import ShowFacets
+from django.urls import path
+from django.utils import timezone
+from reversion.admin import VersionAdmin
+
+from articles.admin.actions import ArticleActionsMixin
+from articles.admin.filters import (
+    CrossPostedFilter,
+    RelatedLinksFilter,
+    SeoDescriptionFilter,
+    VisibilityFilter,
+    visibility,
+)
+from articles.admin.forms import ArticleAdminForm
+from articles.admin.history import ArticleHistoryMixin
+from articles.admin.paginator import ArticleChangeList, EstimatedCountPaginator
+from articles.admin.related_links import RelatedLinkInline
+from articles.admin.views import answer_preview
+from articles.models import RelatedLink
+
+#: A public address pasted into the search box: /learn/<subject>/questions/<slug>, with or
+#: without the site's scheme and host.
+ADDRESS = re.compile(r"(?:https?://[^/]+)?/learn/(?P<subject>[-\w]+)/questions/(?P<slug>[-\w]+)/?")
+
+
+class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
+    form = ArticleAdminForm
+    list_display = ("question", "subject", "date", "visibility", "no_index", "updated")
+    list_filter = (
+        VisibilityFilter,
+        ("subject", admin.RelatedFieldListFilter),
+        "no_index",
+        RelatedLinksFilter,
+        CrossPostedFilter,
+        SeoDescriptionFilter,
+    )
+    list_select_related = ("subject",)
+    # Matches the article_newest index, so the first page is read in index order.
+    ordering = ("-date", "-id")
+    search_fields = ("question", "=slug")
+    search_help_text = (
+        "Words of the question, an exact slug, a source id, or a page address "
+        "(/learn/<subject>/questions/<slug>)."
+    )
+    autocomplete_fields = ("subject", "canonical")
+    prepopulated_fields = {"slug": ("question",)}
+    readonly_fields = (
+        "visibility",
+        "source_path",
+        "source_hash",
+        "renderer_version",
+        "imported_at",
+        "edited_at",
+        "created",
+        "updated",
+    )
+    inlines = (RelatedLinkInline,)
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    # Facet counts scan the table once per filter choice.
+    show_facets = ShowFacets.NEVER
+    list_per_page = 50
+    save_on_top = True
+    history_latest_first = True
+    revision_form_template = "admin/articles/article/revision_form.html"
+    actions = (
+        "publish",
+        "unpublish",
+        "set_no_index",
+        "clear_no_index",
+        "move_to_subject",
+    )
+    fieldsets = (
+        (
+            "Content",
+            {"fields": ("subject", "question", "title", "article_title", "slug", "answer")},
+        ),
+        (
+            "SEO",
+            {"fields": ("seo_title", "seo_description", "seo_keywords", "no_index", "canonical")},
+        ),
+        (
+            "Publishing",
+            {
+                "fields": (
+                    "status",
+                    "publish_at",
+                    "visibility",
+                    "date",
+                    "date_format",
+                    "post_on_text",
+                    "author",
+                )
+            },
+        ),
+        (
+            "Source file",
+            {
+                "classes": ("collapse",),
+                "description": "Kept from the imported front matter.",
+                "fields": (
+                    "source_id",
+                    "subject_name",
+                    "file_name",
+                    "score",
+                    "extra_front_matter",
+                    "body",
+                    "source_path",
+                    "source_hash",
+                    "renderer_version",
+                    "imported_at",
+                    "edited_at",
+                    "created",
+                    "updated",
+                ),
+            },
+        ),
+    )
+
+    def get_urls(self):
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="articles_article_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request):
+        return answer_preview(request, self)
+
+    @admin.display(description="visibility", ordering="status")
+    def visibility(self, article):
+        return visibility(article) if article.pk else "—"
+
+    def get_search_results(self, request, queryset, search_term):
+        address = ADDRESS.fullmatch(search_term.strip())
+        if address:
+            return queryset.filter(
+                subject__slug=address["subject"], slug=address["slug"]
+            ), False
+        results, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        term = search_term.strip()
+        if term.isdigit() and len(term) <= 18:
+            results = results | queryset.filter(source_id=int(term))
+        return results, may_have_duplicates
+
+    def save_model(self, request, obj, form, change):
+        # The import compares edited_at with its own time to detect editors' changes.
+        obj.edited_at = timezone.now()
+        if "subject" in form.changed_data:
+            obj.subject_name = obj.subject.title
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not RelatedLink:
+            return super().save_formset(request, form, formset, change)
+        links = formset.save(commit=False)
+        for link in formset.deleted_objects:
+            link.delete()
+        # (article, position) is unique and checked row by row, so a link that changes
+        # place is removed first and inserted again once the others have moved.
+        moving = [link for link, fields in formset.changed_objects if "position" in fields]
+        RelatedLink.objects.filter(pk__in=[link.pk for link in moving]).delete()
+        for link in moving:
+            link.pk = None
+            link._state.adding = True
+        for link in sorted(links, key=lambda link: link in moving):
+            link.save()
+        formset.save_m2m()
+
+    def get_changelist(self, request, **kwargs):
+        return ArticleChangeList

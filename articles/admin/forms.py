@@ -1,0 +1,148 @@
+"""The admin's forms: the article form, related links (inline and on their own page) and
+the subject chosen for the move-to-subject bulk action.
+
+Forms validate and shape what editors submit; saving, history and redirects are left to
+the ModelAdmins and Article.save().
+"""
+from django import forms
+from django.core.exceptions import ValidationError
+
+from articles.admin.widgets import (
+    SEO_DESCRIPTION_LIMIT,
+    SEO_TITLE_LIMIT,
+    AnswerEditor,
+    CountedTextarea,
+    CountedTextInput,
+)
+from articles.models import Article, RelatedLink, Subject
+
+
+class TextAsWrittenField(forms.CharField):
+    """A long text kept as written: not trimmed, and with the CRLF line breaks browsers
+    submit turned back into LF, so a save that changes nothing changes no byte (the
+    export writes these texts back to the front matter)."""
+
+    def __init__(self, *, strip=False, **kwargs):
+        super().__init__(strip=strip, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+
+class ArticleAdminForm(forms.ModelForm):
+    class Meta:
+        model = Article
+        fields = "__all__"
+        field_classes = {
+            name: TextAsWrittenField
+            for name in ("answer", "body", "seo_description", "seo_keywords")
+        }
+        widgets = {
+            "answer": AnswerEditor(),
+            "seo_description": CountedTextarea(SEO_DESCRIPTION_LIMIT, attrs={"rows": 3}),
+            "seo_title": CountedTextInput(SEO_TITLE_LIMIT, attrs={"class": "vTextField"}),
+        }
+        help_texts = {
+            "title": "Leave empty to use the question.",
+            "status": "Drafts are visible to staff only, with a banner; readers get 404.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "title" in self.fields:
+            self.fields["title"].required = False
+        if "answer" in self.fields and self.instance.pk:
+            editor = self.fields["answer"].widget
+            editor.rendered_source = self.instance.answer
+            editor.rendered_html = self.instance.answer_html
+
+    def clean(self):
+        cleaned = super().clean()
+        if "title" in self.fields and not cleaned.get("title") and cleaned.get("question"):
+            cleaned["title"] = cleaned["question"]
+        return cleaned
+
+
+class RelatedLinkForm(forms.ModelForm):
+    """One related link: its place in the list, the article it leads to, its label."""
+
+    position = forms.TypedChoiceField(
+        choices=[("", "next")] + [(n, n) for n in range(1, 6)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text="1 to 5; empty takes the next free place.",
+    )
+
+    class Meta:
+        model = RelatedLink
+        fields = ("position", "target", "title")
+        help_texts = {"title": "Leave empty to use the target's question."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["title"].required = False
+        self.fields["target"].label = "leads to"
+
+    def clean(self):
+        cleaned = super().clean()
+        target = cleaned.get("target")
+        if target is not None:
+            article = cleaned.get("article") or self.instance.article_id
+            if target.pk == getattr(article, "pk", article):
+                raise ValidationError({"target": "An article cannot be related to itself."})
+            if "target" in self.changed_data or not self.instance.url:
+                # The address is what the page links to when the target is missing later;
+                # keep it equal to where the chosen article stands now.
+                self.instance.url = target.get_absolute_url()
+                self.instance.subject_name = target.subject.title
+                self.instance.source_id = target.source_id
+            if not cleaned.get("title"):
+                cleaned["title"] = target.question
+        elif not self.instance.url:
+            raise ValidationError({"target": "Choose the article this link leads to."})
+        elif not cleaned.get("title"):
+            raise ValidationError({"title": "A link to a missing article needs a title."})
+        return cleaned
+
+
+class RelatedLinkFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        # Give links without a position the free places in order, before the formset's
+        # own check that positions are unique.
+        kept = [
+            form
+            for form in self.forms
+            if form.has_changed() or form.instance.pk
+            if not self._should_delete_form(form) and hasattr(form, "cleaned_data")
+        ]
+        taken = {form.cleaned_data.get("position") for form in kept} - {None}
+        free = iter(sorted(set(range(1, 6)) - taken))
+        for form in kept:
+            if form.cleaned_data.get("position") is None and form.cleaned_data.get("target"):
+                position = next(free, None)
+                if position is None:
+                    raise ValidationError("An article has at most five related links.")
+                form.cleaned_data["position"] = form.instance.position = position
+        super().clean()
+
+
+class RelatedLinkAdminForm(RelatedLinkForm):
+    """A link edited on its own page: there is no formset to give it a free position."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["position"].required = True
+
+
+class MoveToSubjectForm(forms.Form):
+    """The intermediate page of the "move to another subject" bulk action."""
+
+    subject = forms.ModelChoiceField(
+        queryset=Subject.objects.all(),
+        help_text=(
+            "Each article's address changes to /learn/<new subject>/questions/<slug>; "
+            "its old address keeps answering with a permanent redirect."
+        ),
+    )

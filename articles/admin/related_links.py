@@ -1,0 +1,80 @@
+"""Related links: the inline on the article form (at most five, in order, each showing
+what readers get from it) and the links' own admin pages.
+
+Validation lives in articles.admin.forms; the inline's rows are saved, in order, by
+ArticleAdmin.save_formset, not here.
+"""
+from django.contrib import admin
+from django.contrib.admin.options import ShowFacets
+from django.urls import reverse
+from django.utils.html import format_html
+from reversion.admin import VersionAdmin
+
+from articles.admin.filters import visibility
+from articles.admin.forms import RelatedLinkAdminForm, RelatedLinkForm, RelatedLinkFormSet
+from articles.admin.history import HistoryMixin
+from articles.admin.paginator import EstimatedCountPaginator
+from articles.models import RelatedLink
+
+
+class RelatedLinkInline(admin.TabularInline):
+    model = RelatedLink
+    form = RelatedLinkForm
+    formset = RelatedLinkFormSet
+    fk_name = "article"
+    extra = 0
+    max_num = 5
+    fields = ("position", "target", "title", "link_status")
+    readonly_fields = ("link_status",)
+    autocomplete_fields = ("target",)
+    ordering = ("position",)
+    verbose_name = "related question"
+    verbose_name_plural = "related questions (at most five, in order)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("target__subject")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["validate_max"] = True
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="status")
+    def link_status(self, link):
+        if link.pk is None:
+            return "—"
+        if link.target_id is None:
+            return format_html(
+                '<span class="link-missing">Missing: no article at {}</span>', link.url
+            )
+        target = link.target
+        state = visibility(target)
+        return format_html(
+            '<a href="{}">{}</a>{}',
+            reverse("admin:articles_article_change", args=[target.pk]),
+            target.get_absolute_url(),
+            format_html(' <span class="link-hidden">({}: readers see no link)</span>', state)
+            if state != "Live"
+            else "",
+        )
+
+
+class RelatedLinkAdmin(HistoryMixin, VersionAdmin):
+    form = RelatedLinkAdminForm
+    list_display = ("title", "article", "position", "url", "leads_to")
+    list_select_related = ("article", "target")
+    list_filter = (("target", admin.EmptyFieldListFilter),)
+    # The (article, position) unique index, not the articles' own order (a join and sort).
+    ordering = ("article_id", "position")
+    search_fields = ("title", "=url")
+    autocomplete_fields = ("article", "target")
+    fields = ("article", "position", "target", "title", "url")
+    readonly_fields = ("url",)
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+
+    @admin.display(description="leads to", boolean=False)
+    def leads_to(self, link):
+        if link.target_id is None:
+            return format_html('<span class="link-missing">{}</span>', "Missing")
+        return str(link.target)

@@ -1,0 +1,101 @@
+"""Widgets of the article form: the answer editor with its live preview pane, and text
+inputs that count characters against the SEO limits defined here.
+
+Widgets only display (the preview through articles.rendering); validation is the forms' job.
+"""
+from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from articles import rendering
+
+#: Meta description length search engines show before cutting it off (Google's snippet
+#: is about 155-160 characters on desktop); the article model's help text says the same.
+SEO_DESCRIPTION_LIMIT = 160
+#: Title length shown in search results before it is cut (about 60 characters).
+SEO_TITLE_LIMIT = 60
+
+
+class AnswerEditor(forms.Textarea):
+    """The answer's textarea with its preview pane beside it.
+
+    The pane starts with the stored HTML (or the submitted text rendered, when the form
+    comes back with errors); static/js/admin_preview.js keeps it up to date while typing.
+    """
+
+    class Media:
+        css = {"all": ("css/admin.css", "css/highlight.css")}
+        js = ("js/admin_preview.js",)
+
+    def __init__(self, attrs=None):
+        super().__init__({"rows": 24, "class": "answer-editor__source", **(attrs or {})})
+        self.rendered_source = None
+        self.rendered_html = ""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = {**(attrs or {})}
+        pane_id = f"{attrs.get('id', 'id_' + name)}_preview"
+        attrs.update({"data-preview-url": reverse("admin:articles_article_preview"),
+                      "data-preview-pane": pane_id})
+        source = value or ""
+        if source == self.rendered_source:
+            html = self.rendered_html
+        else:
+            html = rendering.render_markdown(source).html if source else ""
+        textarea = super().render(name, value, attrs, renderer)
+        return format_html(
+            '<div class="answer-editor">{}'
+            '<section class="answer-editor__preview" aria-labelledby="{}_heading">'
+            '<h3 id="{}_heading">Preview <span class="answer-editor__status" '
+            'aria-live="polite"></span></h3>'
+            '<div class="answer answer-editor__pane" id="{}">{}</div></section></div>',
+            textarea,
+            pane_id,
+            pane_id,
+            pane_id,
+            mark_safe(html),  # sanitised by articles.rendering, like the stored answer_html
+        )
+
+
+class CountedMixin:
+    """A text widget followed by a live character count warning past ``limit``.
+
+    The count is printed on the server (so it shows without JavaScript) and kept live by
+    static/js/admin_seo.js.
+    """
+
+    class Media:
+        css = {"all": ("css/admin.css",)}
+        js = ("js/admin_seo.js",)
+
+    def __init__(self, limit, attrs=None):
+        super().__init__({"data-count-limit": limit, **(attrs or {})})
+        self.limit = limit
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = {**(attrs or {})}
+        counter_id = f"{attrs.get('id', 'id_' + name)}_count"
+        attrs["aria-describedby"] = counter_id
+        field = super().render(name, value, attrs, renderer)
+        length = len(value or "")
+        over = length > self.limit
+        return format_html(
+            '{}<p class="char-count{}" id="{}" aria-live="polite">'
+            '<span class="char-count__number">{}</span> / {} characters'
+            '<span class="char-count__warning">{}</span></p>',
+            field,
+            " char-count--over" if over else "",
+            counter_id,
+            length,
+            self.limit,
+            f" — over {self.limit}: search engines will cut it off" if over else "",
+        )
+
+
+class CountedTextarea(CountedMixin, forms.Textarea):
+    pass
+
+
+class CountedTextInput(CountedMixin, forms.TextInput):
+    pass
