@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from django.utils.text import slugify
 
-from articles import rendering
+from articles import newlines
 from articles.frontmatter import KNOWN_KEYS, SafeLoader, split_front_matter
 
 try:
@@ -74,7 +74,7 @@ def front_matter(article, links=None):
         },
         "author": article.author,
         "question": Folded(article.question),
-        "answer": Folded(rendering.encode_answer(article.answer)),
+        "answer": Folded(newlines.encode_answer(article.answer)),
         "subject": _subject_name(article),
         # The export writes the file as <slug>.md, so the key names that file (in the
         # corpus file_name always equals the slug plus .md).

@@ -22,7 +22,7 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from articles import canonical, rendering, search
+from articles import canonical, newlines, rendering, search
 from articles.caching import bump_content_version
 from articles.frontmatter import URL_RE, ArticleRecord, FrontMatterError, parse_bytes
 from articles.models import Article, RelatedLink, Subject
@@ -258,7 +258,7 @@ def prepare_file(source):
         return "unchanged", source, digest
     try:
         record = parse_bytes(data, source.path)
-        answer = rendering.decode_answer(record.answer_raw)
+        answer = newlines.decode_answer(record.answer_raw)
         result = rendering.render_markdown(answer)
     except FrontMatterError as error:
         return "error", source, error

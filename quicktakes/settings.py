@@ -203,52 +203,6 @@ STORAGES = {
     },
 }
 
-# Python-Markdown and bleach settings for answers, used by articles.rendering through
-# django-markdownify's function. The allow-list lives there too.
-MARKDOWNIFY = {
-    "answers": {
-        "MARKDOWN_EXTENSIONS": [
-            "articles.rendering:AnswerExtension",
-            "markdown.extensions.tables",
-            "markdown.extensions.toc",
-            "markdown.extensions.codehilite",
-            "mdx_truly_sane_lists",
-        ],
-        "MARKDOWN_EXTENSION_CONFIGS": {
-            # align="center" rather than a style attribute: no inline CSS to allow.
-            "markdown.extensions.tables": {"use_align_attribute": True},
-            "markdown.extensions.codehilite": {
-                "css_class": "highlight",
-                "guess_lang": False,
-                "use_pygments": True,
-            },
-            # GitHub nests a list under the item's text column: 2 spaces under "- ".
-            "mdx_truly_sane_lists": {"nested_indent": 2},
-        },
-        "WHITELIST_TAGS": [
-            "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-            "strong", "em", "code", "pre", "div", "span", "a", "ul", "ol", "li",
-            "table", "thead", "tbody", "tr", "th", "td",
-        ],
-        "WHITELIST_ATTRS": {
-            "a": ["href", "title", "rel"],
-            "ol": ["start"],
-            "th": ["align"],
-            "td": ["align"],
-            "div": ["class"],
-            "span": ["class"],
-            "code": ["class"],
-            **{f"h{level}": ["id"] for level in range(1, 7)},
-        },
-        "WHITELIST_STYLES": [],
-        "WHITELIST_PROTOCOLS": ["http", "https", "mailto"],
-        # Escape, never drop, what is not allowed: a reader sees it as text.
-        "STRIP": False,
-        # No linkify: bleach's TLD list turns `main.py` or `file.sh` into links.
-        "LINKIFY_TEXT": {"PARSE_URLS": False},
-    }
-}
-
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,25 +1,35 @@
-"""Tests for articles.rendering: decoding, math, Markdown and sanitising. No database."""
+"""Tests for articles.rendering: math, Markdown and sanitising. No database.
+
+Answers are written here as the corpus writes them (newlines as backslash-n) and decoded
+first; decoding itself is tested in test_newlines.py.
+"""
 
 import logging
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
-import yaml
 from markdownify.templatetags.markdownify import markdownify
 
 from articles import rendering
 from articles.management.commands.rendering_report import visible_math
-from articles.rendering import (
-    RenderResult,
-    decode_answer,
-    encode_answer,
-    render_answer,
-    render_markdown,
+from articles.newlines import decode_answer
+from articles.rendering import RenderResult, render_markdown
+from articles.rendering.markdown import MARKDOWN_EXTENSION_CONFIGS, MARKDOWN_EXTENSIONS
+from articles.rendering.markdown import to_html as markdown_to_html
+from articles.rendering.placeholders import protect
+from articles.rendering.sanitise import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_PROTOCOLS,
+    ALLOWED_TAGS,
+    clean,
 )
+from tests.conftest import corpus_answers
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "learn"
+
+def render_answer(raw):
+    """Corpus `answer` text -> RenderResult, as the importer renders it."""
+    return render_markdown(decode_answer(raw))
 
 
 class Node:
@@ -87,42 +97,6 @@ def render_tree(raw):
 
 def all_attrs(root):
     return [(n.tag, k, v) for n in root.iter() for k, v in n.attrs.items()]
-
-
-# --------------------------------------------------------------------------- decoding
-
-NL = "\n"
-
-DECODE_CASES = [
-    # (raw answer as in a file, decoded Markdown source)
-    (r"One\n\nTwo", f"One{NL}{NL}Two"),
-    (r"$q \neq 0$", r"$q \neq 0$"),
-    (r"where $ \neg P $.\n- next", f"where $ \\neg P $.{NL}- next"),
-    (r"$$\nv_t = \beta v_{t-1}\n$$", f"$${NL}v_t = \\beta v_{{t-1}}{NL}$$"),
-    (r"$$\nabla f$$", r"$$\nabla f$$"),
-    (r"$$\nu(t) = K_p e(t)\n$$", f"$${NL}u(t) = K_p e(t){NL}$$"),
-    (r"\[\nabla \cdot E\]", r"\[\nabla \cdot E\]"),
-    (r"\(x \nmid y\) and \(a \notin B\)", r"\(x \nmid y\) and \(a \notin B\)"),
-    (r"d) Graphite (C)  \ne) Silicon", f"d) Graphite (C)  {NL}e) Silicon"),
-    (r"$$\nF_x = F \\\nF_y = G\n$$", f"$${NL}F_x = F \\\\{NL}F_y = G{NL}$$"),
-    (
-        "```c\\nprintf(\"%d\\n\", a);\\nputchar('\\n');\\n```",
-        f'```c{NL}printf("%d\\n", a);{NL}putchar(\'\\n\');{NL}```',
-    ),
-    (r'```python\n"""Doc."""\nx = 1\n```', f'```python{NL}"""Doc."""{NL}x = 1{NL}```'),
-    (r"`\n` stays", r"`\n` stays"),
-    (r"no escapes", "no escapes"),
-]
-
-
-@pytest.mark.parametrize(("raw", "decoded"), DECODE_CASES)
-def test_decode_answer(raw, decoded):
-    assert decode_answer(raw) == decoded
-
-
-@pytest.mark.parametrize(("raw", "decoded"), DECODE_CASES)
-def test_encode_answer_inverts_decode(raw, decoded):
-    assert encode_answer(decode_answer(raw)) == raw
 
 
 # --------------------------------------------------------------------------- math
@@ -417,21 +391,47 @@ def _sanitiser_cases():
     yield r"```html\n<b>x</b><script>alert(1)</script>\n```\n\n> quote \"double\" 'single'"
 
 
+@pytest.fixture
+def bleach_settings(settings):
+    """django-markdownify's settings for the renderer's Markdown and allow-list.
+
+    The renderer does not use django-markdownify: these settings exist only to compare
+    its nh3 sanitising with markdownify and bleach.
+    """
+    settings.MARKDOWNIFY = {
+        "answers": {
+            "MARKDOWN_EXTENSIONS": MARKDOWN_EXTENSIONS,
+            "MARKDOWN_EXTENSION_CONFIGS": MARKDOWN_EXTENSION_CONFIGS,
+            "WHITELIST_TAGS": ALLOWED_TAGS,
+            "WHITELIST_ATTRS": ALLOWED_ATTRIBUTES,
+            "WHITELIST_STYLES": [],
+            "WHITELIST_PROTOCOLS": ALLOWED_PROTOCOLS,
+            # Escape, never drop, what is not allowed: a reader sees it as text.
+            "STRIP": False,
+            # No linkify: bleach's TLD list turns `main.py` or `file.sh` into links.
+            "LINKIFY_TEXT": {"PARSE_URLS": False},
+        }
+    }
+    return "answers"
+
+
+def ours_and_bleachs(raw, bleach_settings):
+    """A corpus answer, its math protected, sanitised by the renderer and by bleach."""
+    text, _ = protect(decode_answer(raw))
+    return clean(markdown_to_html(text)), markdownify(text, custom_settings=bleach_settings)
+
+
 @pytest.mark.parametrize("raw", list(_sanitiser_cases()))
-def test_nh3_sanitises_to_the_same_dom_as_markdownify_with_bleach(raw):
-    text, _ = rendering._protect(decode_answer(raw))
-    ours = rendering._markdown_to_safe_html(text)
-    theirs = markdownify(text, custom_settings=rendering.MARKDOWNIFY_KEY)
+def test_nh3_sanitises_to_the_same_dom_as_markdownify_with_bleach(raw, bleach_settings):
+    ours, theirs = ours_and_bleachs(raw, bleach_settings)
     assert dom(ours) == dom(theirs)
 
 
 @pytest.mark.corpus
-def test_nh3_and_bleach_agree_on_a_corpus_sample():
+def test_nh3_and_bleach_agree_on_a_corpus_sample(bleach_settings):
     compared = 0
-    for path, raw in _corpus_answers(step=25):
-        text, _ = rendering._protect(decode_answer(raw))
-        ours = rendering._markdown_to_safe_html(text)
-        theirs = markdownify(text, custom_settings=rendering.MARKDOWNIFY_KEY)
+    for path, raw in corpus_answers(step=25):
+        ours, theirs = ours_and_bleachs(raw, bleach_settings)
         assert dom(ours) == dom(theirs), path
         compared += 1
     assert compared > 1000
@@ -444,29 +444,10 @@ def test_renderer_version_is_an_int():
 # --------------------------------------------------------------------------- corpus
 
 
-def _corpus_answers(step=1):
-    if not CORPUS.is_dir():
-        pytest.skip(f"corpus folder absent: {CORPUS}")
-    for path in sorted(CORPUS.rglob("*.md"))[::step]:
-        lines = path.read_text(encoding="utf-8").split("\n")
-        # Only the `answer:` entry is loaded: parsing whole front matter costs 4x more.
-        start = next(i for i, line in enumerate(lines) if line.startswith("answer:"))
-        end = next(
-            i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace()
-        )
-        yield path, yaml.load("\n".join(lines[start:end]), Loader=yaml.CSafeLoader)["answer"]
-
-
-@pytest.mark.corpus
-def test_encode_inverts_decode_for_every_corpus_answer():
-    failures = [p for p, raw in _corpus_answers() if encode_answer(decode_answer(raw)) != raw]
-    assert failures == []
-
-
 @pytest.mark.corpus
 def test_sampled_corpus_renders_without_visible_math():
     problems, fallbacks, formulas = [], 0, 0
-    for path, raw in _corpus_answers(step=20):
+    for path, raw in corpus_answers(step=20):
         result = render_answer(raw)
         formulas += result.formulas
         fallbacks += result.fallbacks

@@ -15,7 +15,8 @@ import yaml
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from articles.rendering import render_answer
+from articles.newlines import decode_answer
+from articles.rendering import render_markdown
 
 try:
     _Loader = yaml.CSafeLoader
@@ -59,7 +60,7 @@ def _measure(path: str) -> dict:
     try:
         raw = front_matter(Path(path).read_text(encoding="utf-8")).get("answer") or ""
         start = time.perf_counter()
-        result = render_answer(str(raw))
+        result = render_markdown(decode_answer(str(raw)))
         elapsed = (time.perf_counter() - start) * 1000
     except Exception as exc:  # a report counts failures instead of stopping
         return {"path": path, "error": f"{type(exc).__name__}: {exc}"}

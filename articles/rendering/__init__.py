@@ -1,0 +1,65 @@
+"""Answer rendering: decoded Markdown (Article.answer) -> sanitised HTML with MathML.
+
+Math is cut out before Markdown and sanitising; MathML re-serialised by our allow-list is put
+back after (latex2mathml leaves `\\text{<script>}` unescaped). Must not touch the database,
+run per request or decode the file format (that is articles.newlines)."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+
+from articles.rendering import markdown, placeholders, sanitise
+from articles.rendering.math import FormulaError, latex_to_mathml
+
+__all__ = ["RENDERER_VERSION", "RenderResult", "render_markdown"]
+
+logger = logging.getLogger(__name__)
+
+# Bump whenever the HTML for the same source can change; stored next to the HTML so a
+# re-render job can find stale rows.
+RENDERER_VERSION = 4
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    html: str  # sanitised HTML fragment, safe to print with |safe
+    formulas: int  # formulas converted to MathML
+    fallbacks: int  # formulas that could not be converted (shown as source)
+
+
+def render_markdown(source: str) -> RenderResult:
+    """Decoded Markdown (the stored Article.answer) -> RenderResult with sanitised HTML.
+
+    Math becomes MathML: display math in `<div class="math-display">` (alone in its
+    paragraph) or `<span class="math-display">`, inline math in `<span class="math-inline">`;
+    the wrappers let wide formulas scroll. A formula latex2mathml cannot convert is shown
+    as its escaped source in `<code class="math-fallback">`, counted and logged. Never
+    raises for any input string; the output depends on the input and settings only.
+    """
+    text, formulas = placeholders.protect(source or "")
+    markup = placeholders.formulas_as_text_in_tags(markdown.to_html(text), formulas)
+    safe = sanitise.clean(markup)
+    rendered: dict[int, str] = {}
+    counts = [0, 0]
+
+    def formula_html(index: int) -> str:
+        if index not in rendered:
+            latex, display = formulas[index]
+            try:
+                mathml = latex_to_mathml(latex.strip(), display)
+                counts[0] += 1
+            except FormulaError as exc:
+                counts[1] += 1
+                logger.warning("formula shown as source (%s): %.200s", exc, latex)
+                delimiter = "$$" if display else "$"
+                mathml = (
+                    f'<code class="math-fallback">'
+                    f"{html.escape(delimiter + latex + delimiter)}</code>"
+                )
+            rendered[index] = mathml
+        return rendered[index]
+
+    body = placeholders.substitute(safe, formulas, formula_html)
+    return RenderResult(html=body, formulas=counts[0], fallbacks=counts[1])

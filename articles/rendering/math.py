@@ -1,0 +1,314 @@
+"""Math in answers: where it is in decoded Markdown, and LaTeX -> MathML we trust.
+
+Owns the span scanner (math, code spans, fences, escaped dollars), LaTeX preparation and
+the MathML allow-list. Pure: no Django, no Markdown, no HTML outside a `<math>` element;
+it must not decide how formulas are placed in a page or count them."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from xml.etree import ElementTree as etree
+
+from latex2mathml.converter import convert_to_element
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# An opening fence line: its indentation, the fence (3+ backticks or tildes), the info string.
+FENCE_OPEN = re.compile(r"( *)(`{3,}|~{3,})[ \t]*([^`\n]*?)[ \t]*$")
+# One inline token the math scanner must look at: an escape, a backtick run or dollars.
+_INLINE_TOKEN = re.compile(r"\\[\\$()\[\]`]|`+|\$\$|\$")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One run of `scan`'s text; for math, inner_start:inner_end is the formula alone."""
+
+    kind: str  # "fence", "code", "math", "dollar"
+    start: int
+    end: int
+    display: bool = False
+    inner_start: int = 0
+    inner_end: int = 0
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+def fence_spans(text: str) -> list[Span]:
+    """Fenced code blocks at any indentation (the corpus indents them inside list items:
+    0, 2, 3, 4, 5 and 6 spaces). An unclosed fence runs to the end, as on GitHub."""
+    spans = []
+    pos, n = 0, len(text)
+    opened = None  # (start offset, fence char, fence length)
+    while pos <= n:
+        end = text.find("\n", pos)
+        if end == -1:
+            end = n
+        line = text[pos:end]
+        if opened is None:
+            m = FENCE_OPEN.fullmatch(line)
+            if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
+                opened = (pos, m.group(2)[0], len(m.group(2)))
+        else:
+            stripped = line.strip()
+            if (
+                stripped
+                and stripped[0] == opened[1]
+                and len(stripped) >= opened[2]
+                and stripped == opened[1] * len(stripped)
+            ):
+                spans.append(Span("fence", opened[0], end))
+                opened = None
+        pos = end + 1
+    if opened is not None:
+        spans.append(Span("fence", opened[0], n))
+    return spans
+
+
+def _looks_like_prose(content: str) -> bool:
+    """True for the text between two currency dollars (`$26,000 with a useful life of ...`):
+    words and no sign of LaTeX. Measured on the corpus: real inline math always has a
+    command, a script, an operator or at most a short run of words (`$ OE $`)."""
+    if (content[0] in ",.;:!?)" or content[-1] == "(") and re.search(r"[A-Za-z]{2,}", content):
+        return True  # `$6xy$, and $-3$`: the middle pair is the text between formulas
+    if re.search(r"[\\^_{}=<>+*/|]", content):
+        return False
+    return len(re.findall(r"[A-Za-z]{2,}", content)) >= 3 or bool(
+        re.match(r"\s*\d[\d,.]*\s+[A-Za-z]{2,}", content)
+    )
+
+
+def _find_closing_dollar(text: str, start: int, limit: int) -> int:
+    """Offset of the next single, unescaped `$` in text[start:limit], or -1."""
+    i = start
+    while True:
+        i = text.find("$", i, limit)
+        if i == -1:
+            return -1
+        if text[i - 1] == "\\":
+            i += 1
+            continue
+        if text.startswith("$$", i):
+            return -1
+        return i
+
+
+def scan(text: str) -> list[Span]:
+    """Split decoded Markdown into code, math and escaped-dollar spans (sorted, disjoint).
+
+    Display math: `$$ … $$` and `\\[ … \\]`; inline: `\\( … \\)` and `$ … $` (spaces inside
+    allowed, as in `$ A $`). None of them crosses a blank line. A single `$` is math only if
+    a closing `$` follows on the same line, not followed by a digit (`$4 and a pen $2`) and
+    not enclosing prose (`_looks_like_prose`). Code spans and fences are never math.
+    """
+    fences = fence_spans(text)
+    spans: list[Span] = list(fences)
+    segments, pos = [], 0
+    for f in fences:
+        segments.append((pos, f.start))
+        pos = f.end
+    segments.append((pos, len(text)))
+
+    for seg_start, seg_end in segments:
+        i = seg_start
+        while True:
+            m = _INLINE_TOKEN.search(text, i, seg_end)
+            if not m:
+                break
+            tok, i = m.group(), m.start()
+            blank = _BLANK_LINE.search(text, i, seg_end)
+            limit = blank.start() if blank else seg_end
+            if tok == "\\$":
+                spans.append(Span("dollar", i, i + 2))
+                i += 2
+            elif tok in ("\\(", "\\["):
+                close = text.find("\\)" if tok == "\\(" else "\\]", i + 2, limit)
+                if close != -1 and text[i + 2 : close].strip():
+                    spans.append(
+                        Span("math", i, close + 2, tok == "\\[", i + 2, close)
+                    )
+                    i = close + 2
+                else:
+                    i += 2
+            elif tok[0] == "\\":
+                i += 2
+            elif tok[0] == "`":
+                close = text.find(tok, i + len(tok), limit)
+                while close != -1 and text.startswith("`", close + len(tok)):
+                    close = text.find(tok, close + len(tok) + 1, limit)
+                if close != -1 and text[close - 1] != "`":
+                    spans.append(Span("code", i, close + len(tok)))
+                    i = close + len(tok)
+                else:
+                    i += len(tok)
+            elif tok == "$$":
+                close = i + 2
+                while True:
+                    close = text.find("$$", close, limit)
+                    if close == -1 or text[close - 1] != "\\":
+                        break
+                    close += 1
+                if close != -1 and text[i + 2 : close].strip():
+                    spans.append(Span("math", i, close + 2, True, i + 2, close))
+                    i = close + 2
+                else:
+                    i += 2
+            else:
+                eol = text.find("\n", i, limit)
+                close = _find_closing_dollar(text, i + 1, limit if eol == -1 else eol)
+                content = text[i + 1 : close] if close != -1 else ""
+                if (
+                    close != -1
+                    and content.strip()
+                    and not text[close + 1 : close + 2].isdigit()
+                    and not _looks_like_prose(content)
+                ):
+                    spans.append(Span("math", i, close + 1, False, i + 1, close))
+                    i = close + 1
+                else:
+                    i += 1
+    spans.sort(key=lambda s: s.start)
+    return spans
+
+
+# --------------------------------------------------------------------------- LaTeX -> MathML
+
+
+_MATHML_TAGS = frozenset(
+    """
+    math mrow mi mn mo ms mtext mspace msup msub msubsup mfrac msqrt mroot mover munder
+    munderover mtable mtr mtd mlabeledtr mstyle mpadded menclose mphantom merror
+    mmultiscripts mprescripts none semantics annotation
+    """.split()
+)
+# Presentation attributes only: no href, style, class, id or event handler ever passes.
+_MATHML_ATTRS = frozenset(
+    """
+    display mathvariant stretchy fence form separator lspace rspace minsize maxsize
+    largeop movablelimits accent accentunder linethickness displaystyle scriptlevel
+    columnalign columnspacing columnlines rowalign rowspacing rowlines frame framespacing
+    notation width height depth voffset linebreak symmetric mathcolor mathbackground
+    """.split()
+)
+_SAFE_ATTR_VALUE = re.compile(r"[\w .,:%#+-]*")
+_UNKNOWN_COMMAND = re.compile(r"\\[A-Za-z]+")
+_ENV_RENAMES = {
+    # latex2mathml 3.81 knows align* but not aligned (6 corpus files use it); gather and
+    # equation become what a reader expects to see.
+    "aligned": "align*",
+    "align": "align*",
+    "alignat": "align*",
+    "alignedat": "align*",
+    "gather": "array}{c",
+    "gather*": "array}{c",
+    "gathered": "array}{c",
+}
+_BEGIN_END = re.compile(r"\\(begin|end)\{(aligned|align|alignat|alignedat|gather\*?|gathered)\}")
+_EQUATION = re.compile(r"\\(?:begin|end)\{equation\*?\}")
+
+
+class FormulaError(ValueError):
+    """A formula latex2mathml cannot turn into MathML we trust."""
+
+
+_CE = re.compile(r"\\ce\{((?:[^{}]|\{[^{}]*\})*)\}")
+_CE_ARROWS = {"->": "\\rightarrow", "<-": "\\leftarrow", "<=>": "\\rightleftharpoons", "+": "+"}
+_CE_PART = re.compile(
+    r"(?P<state>\((?:s|l|g|aq)\))|(?P<word>[A-Z][a-z]?|[a-z]+)|(?P<count>\d+)"
+    r"|(?P<charge>[+-]$)|(?P<other>\^\{[^{}]*\}|[_^]\S|.)"
+)
+
+
+def _chem_species(token: str) -> str:
+    coefficient = re.match(r"\d*", token).group()
+    out, after_atom = [coefficient], False
+    for m in _CE_PART.finditer(token[len(coefficient) :]):
+        if m.group("state"):
+            out.append(f"\\mathrm{{{m.group()}}}")
+        elif m.group("word"):
+            out.append(f"\\mathrm{{{m.group()}}}")
+        elif m.group("count"):
+            out.append(f"_{{{m.group()}}}" if after_atom else m.group())
+        elif m.group("charge"):
+            out.append(f"^{{{m.group()}}}")
+        else:
+            out.append(m.group())
+        after_atom = bool(m.group("word")) or m.group() in (")", "]")
+    return "".join(out)
+
+
+def _chem(m: re.Match) -> str:
+    """A small subset of mhchem's \\ce{} (41 corpus uses: formulas, charges, states,
+    arrows), which latex2mathml lacks."""
+    return " ".join(
+        _CE_ARROWS.get(token) or _chem_species(token) for token in m.group(1).split()
+    )
+
+
+def _prepare_latex(latex: str, display: bool) -> str:
+    """Small, general fixes before latex2mathml; each is a construct the corpus uses."""
+    latex = _EQUATION.sub("", latex)
+    latex = _CE.sub(_chem, latex)
+    # latex2mathml 3.81 lacks \arg (k-means' arg min in the corpus).
+    latex = re.sub(r"\\arg(?![A-Za-z])", r"\\operatorname{arg}", latex)
+
+    def rename(m):
+        name = _ENV_RENAMES[m.group(2)]
+        if m.group(1) == "end" and name.startswith("array"):
+            name = "array"
+        return f"\\{m.group(1)}{{{name}}}"
+
+    latex = _BEGIN_END.sub(rename, latex)
+    latex = latex.replace("\\newline", "\\\\")
+    if display and "\\\\" in latex and "\\begin" not in latex:
+        # Rows split by `\\` at top level (e.g. `F_x = … \\ F_y = …`): MathML Core has no
+        # line breaking, so make them table rows; `&` marks alignment points.
+        env = "align*" if "&" in latex else "array}{c"
+        end = "align*" if "&" in latex else "array"
+        latex = f"\\begin{{{env}}}{latex}\\end{{{end}}}"
+    return latex
+
+
+def _serialise(element: etree.Element, out: list[str]) -> None:
+    tag = element.tag
+    if tag not in _MATHML_TAGS:
+        raise FormulaError(f"element {tag!r}")
+    attrs = "".join(
+        f' {name}="{html.escape(value)}"'
+        for name, value in sorted(element.attrib.items())
+        if name in _MATHML_ATTRS and _SAFE_ATTR_VALUE.fullmatch(value)
+    )
+    out.append(f"<{tag}{attrs}>")
+    if element.text:
+        out.append(_mathml_text(element.text, tag))
+    for child in element:
+        _serialise(child, out)
+        if child.tail:
+            out.append(_mathml_text(child.tail, tag))
+    out.append(f"</{tag}>")
+
+
+def _mathml_text(text: str, tag: str) -> str:
+    # latex2mathml writes symbols as `&#x…;` text and passes \text{} through unescaped:
+    # resolve the references, then escape everything, so no markup can come from a formula.
+    text = html.unescape(text)
+    if tag != "mtext" and _UNKNOWN_COMMAND.search(text):
+        raise FormulaError(f"unknown command {text!r}")
+    return html.escape(text, quote=False)
+
+
+def latex_to_mathml(latex: str, display: bool) -> str:
+    """LaTeX (without delimiters) -> one `<math>` element as trusted HTML text.
+
+    Raises FormulaError when latex2mathml fails or emits an unknown command (`\\ce{…}`)."""
+    try:
+        element = convert_to_element(
+            _prepare_latex(latex, display), display="block" if display else "inline"
+        )
+    except Exception as exc:  # latex2mathml raises many types, all meaning "cannot convert"
+        raise FormulaError(str(exc) or type(exc).__name__) from exc
+    element.attrib.pop("xmlns", None)
+    out: list[str] = []
+    _serialise(element, out)
+    return "".join(out)
