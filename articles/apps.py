@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _after_migrate(sender, using, **kwargs):
+    # Imported late, as Django asks of models: they are only ready once apps are.
+    from articles import search
+
+    search.ensure_triggers(using)
 
 
 class ArticlesConfig(AppConfig):
@@ -7,7 +15,7 @@ class ArticlesConfig(AppConfig):
     verbose_name = "Learn articles"
 
     def ready(self):
-        # Imported here, as Django asks: models are only ready from now on.
         from articles import changes
 
         changes.connect()
+        post_migrate.connect(_after_migrate, sender=self, dispatch_uid="articles.search.triggers")

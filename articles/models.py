@@ -155,6 +155,12 @@ class Article(models.Model):
         editable=False,
         help_text="SHA-256 of the file this article was last imported from.",
     )
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Goes up by one with every change, whoever makes it (an editor, an import, "
+        "a bulk action, a revert); a change started from an older version is refused.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -184,23 +190,49 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         """Save an editor's change: render the answer when it changed or the renderer is
-        newer, and stamp ``edited_at`` (imports write in bulk and never come here)."""
+        newer, stamp ``edited_at`` (imports write in bulk and never come here) and add one
+        to ``version``.
+
+        Raises StaleVersion, writing nothing, when the stored version is no longer the one
+        this change started from: ``base_version`` when the caller set it (a form carries
+        the version it was opened at), else the version this instance was loaded at.
+        """
         self.edited_at = timezone.now()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "edited_at"}
+        extra = {"edited_at", "version"}
         if (
             self.renderer_version != rendering.RENDERER_VERSION
             or self.answer != getattr(self, "_rendered_answer", None)
         ):
             self.render()
-            update_fields = kwargs.get("update_fields")
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "answer_html", "renderer_version"}
+            extra |= {"answer_html", "renderer_version"}
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *extra}
         # What follows (a 301 after a move, canonical copies, the search index, the page
         # cache) runs in articles.changes, in the same transaction.
         with transaction.atomic():
+            if not self._state.adding and self.pk is not None:
+                self._claim_next_version()
             super().save(*args, **kwargs)
+
+    def _claim_next_version(self):
+        """Lock the stored row, check its version against the one this change started
+        from, and take the next one. Raises StaleVersion."""
+        stored = (
+            type(self)
+            ._base_manager.using(self._state.db)
+            .select_for_update()
+            .filter(pk=self.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if stored is None:
+            return  # deleted meanwhile: the save inserts it again, as Django does
+        started_from = self.base_version if self.base_version is not None else self._loaded_version
+        if started_from is not None and started_from != stored:
+            raise StaleVersion(self, started_from, stored)
+        self.version = stored + 1
+        self._loaded_version = self.version
+        self.base_version = None
 
     @property
     def is_published(self):
@@ -222,13 +254,36 @@ class Article(models.Model):
         self.renderer_version = rendering.RENDERER_VERSION
         self._rendered_answer = self.answer
 
+    #: The version a change started from, when it is older than the instance: set by the
+    #: admin's form from the version it was opened at. None: the version loaded.
+    base_version = None
+    _loaded_version = None
+
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         # The stored HTML matches the stored answer; remember which answer that was.
         if "answer" in field_names:
             instance._rendered_answer = instance.answer
+        if "version" in field_names:
+            instance._loaded_version = instance.version
         return instance
+
+
+class StaleVersion(Exception):
+    """A change to an article that started from an older version than the stored one:
+    someone else (an editor, an import, a bulk action, a revert) wrote in between.
+    ``article``: the instance that was to be saved; ``started_from`` and ``stored``: the
+    two version numbers."""
+
+    def __init__(self, article, started_from, stored):
+        self.article = article
+        self.started_from = started_from
+        self.stored = stored
+        super().__init__(
+            f"{article.question!r} was changed by someone else since version {started_from} "
+            f"(it is at version {stored} now)"
+        )
 
 
 class RelatedLink(models.Model):

@@ -472,6 +472,32 @@ def backend_for(using=None):
         raise NotImplementedError(f"no search backend for the {vendor} database") from None
 
 
+# --- the index's upkeep ------------------------------------------------------------------
+
+#: SQLite's trigger that drops an article's entry with its row (made by migration 0004).
+#: SQLite rebuilds a table for many schema changes (adding a column with a default, say),
+#: and the rebuild drops the table's triggers: ensure_triggers() puts it back after every
+#: migrate. PostgreSQL alters tables in place and keeps its triggers.
+SQLITE_DELETE_TRIGGER = f"""
+    CREATE TRIGGER IF NOT EXISTS articles_search_fts_forget AFTER DELETE ON articles_article
+    BEGIN
+        DELETE FROM {FTS_TABLE} WHERE rowid = old.id;
+    END
+"""
+
+
+def ensure_triggers(using):
+    """Make sure the database ``using`` drops index entries with their articles (see
+    SQLITE_DELETE_TRIGGER). Idempotent; does nothing before the index exists."""
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = %s", [FTS_TABLE])
+        if cursor.fetchone():
+            cursor.execute(SQLITE_DELETE_TRIGGER)
+
+
 # --- public interface --------------------------------------------------------------------
 
 

@@ -31,6 +31,9 @@ class TextAsWrittenField(forms.CharField):
 
 
 class ArticleAdminForm(forms.ModelForm):
+    #: The article's version when the form was opened: a save over a newer one is refused.
+    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
     class Meta:
         model = Article
         fields = "__all__"
@@ -52,6 +55,7 @@ class ArticleAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "title" in self.fields:
             self.fields["title"].required = False
+        self.fields["base_version"].initial = self.instance.version if self.instance.pk else None
         if "answer" in self.fields and self.instance.pk:
             editor = self.fields["answer"].widget
             editor.rendered_source = self.instance.answer
@@ -61,6 +65,13 @@ class ArticleAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if "title" in self.fields and not cleaned.get("title") and cleaned.get("question"):
             cleaned["title"] = cleaned["question"]
+        opened_at = cleaned.get("base_version")
+        if self.instance.pk and opened_at is not None and opened_at != self.instance.version:
+            raise ValidationError(
+                "Someone else changed this article since you opened it (it is at version "
+                f"{self.instance.version}, you opened version {opened_at}); nothing was saved."
+            )
+        self.instance.base_version = opened_at
         return cleaned
 
 

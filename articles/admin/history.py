@@ -190,7 +190,15 @@ def restore_article_version(version, *, article_fields):
     """
     article_id = str(version.object_id)
     if article_fields:
+        # The restored row keeps the current version number: a form shown from it
+        # carries the version the article is at now, as any change form does.
+        current = Article._base_manager.filter(pk=version.object_id).values_list(
+            "version", flat=True
+        )
+        current = current.first()
         version.revert()
+        if current is not None:
+            Article._base_manager.filter(pk=version.object_id).update(version=current)
     links = [
         RelatedLink(**link_version.field_dict)
         for link_version in version.revision.version_set.get_for_model(RelatedLink)
