@@ -301,7 +301,8 @@ class Command(BaseCommand):
 
     def pick_article(self, url):
         code = (
-            "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
+            "import django, os;"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
             "django.setup(); from articles.models import Article;"
             "qs = Article.objects.published().select_related('subject').order_by('pk');"
             "a = qs[min(100, qs.count() - 1)];"
@@ -404,7 +405,8 @@ class Command(BaseCommand):
 
     def article_id(self, url, path):
         code = (
-            "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
+            "import django, os, sys;"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
             "django.setup(); from articles.models import Article;"
             "_, _, subject, _, slug = sys.argv[1].split('/');"
             "print(Article.objects.get(subject__slug=subject, slug=slug).pk)"
@@ -461,7 +463,10 @@ class Command(BaseCommand):
                 )
             two = figures.get("two_servers")
             if two:
-                write(f"  two app servers (ports {two['ports'][0]} and {two['ports'][1]}), one PostgreSQL, one Redis:")
+                write(
+                    f"  two app servers (ports {two['ports'][0]} and {two['ports'][1]}), "
+                    "one PostgreSQL, one Redis:"
+                )
                 if "wrk" in two:
                     a, b = two["wrk"]
                     write(
