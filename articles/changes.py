@@ -120,6 +120,15 @@ def articles_imported(articles):
     search.index_articles(articles)
 
 
+def import_finished(content_changed):
+    """After an import wrote all its batches: copies of cross-posted articles may have
+    arrived, changed or gone, so every group's canonical copy is rechosen; cached pages
+    are invalidated when ``content_changed``."""
+    canonical.update_canonical()
+    if content_changed:
+        bump_content_version()
+
+
 def content_changed():
     """After any other write readers can see (related links, redirects, bulk updates)."""
     bump_content_version()

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "articles",
+    "bench",  # benchmarks and load tools (manage.py bench, loadtest, ...), not the product
 ]
 
 MIDDLEWARE = [

@@ -1,10 +1,15 @@
-"""Shared fixtures: the sample site imported from fixtures/, the shared corpus path."""
+"""Shared fixtures: the sample site imported from fixtures/, the shared corpus path, and what
+the migrations wrote, put back before each test that commits."""
+import importlib
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
+from django.apps import apps
 from django.core.management import call_command
+from django.db import connection
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_ROOT / "fixtures"
@@ -26,6 +31,55 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+#: The data migrations: each writes rows that a committing test's flush removes.
+DATA_MIGRATIONS = {"articles.migrations.0003_editors_group": "create_editors_group"}
+
+
+def _commits(node, fixturenames):
+    marker = node.get_closest_marker("django_db")
+    transaction = marker is not None and marker.kwargs.get("transaction", False)
+    return bool(transaction) or "live_server" in fixturenames or "transactional_db" in fixturenames
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request):
+    """Before a test that commits, put back what the data migrations wrote (the Editors
+    group), by running their own functions again (they are idempotent).
+
+    A committing test (``transaction=True``, ``live_server``) ends by emptying every table;
+    Django then recreates content types and permissions, but not the migrations' rows, so
+    the next committing test would miss them. Tests that roll back instead run first and
+    see the database exactly as ``migrate`` left it.
+    """
+    if not _commits(request.node, request.fixturenames):
+        return
+    request.getfixturevalue("transactional_db")
+    for module, function in DATA_MIGRATIONS.items():
+        migrate = getattr(importlib.import_module(module), function)
+        migrate(apps, SimpleNamespace(connection=connection))
+
+
+def pytest_collection_modifyitems(items):
+    """Refuse ``serialized_rollback``: _migration_data does that job, in any order.
+
+    Its reload collides with the content types a plain committing test's flush recreates
+    (new ids, IntegrityError), and under Playwright's sync API (an event loop runs in the
+    test's thread) Django hands the test another connection, which has no serialized data
+    to reload, so the option silently does nothing there.
+    """
+    offenders = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db")) is not None
+        and marker.kwargs.get("serialized_rollback")
+    ]
+    if offenders:
+        raise pytest.UsageError(
+            "serialized_rollback makes tests depend on their order; tests/conftest.py "
+            "puts back what the migrations wrote instead: " + ", ".join(offenders)
+        )
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ TIMEOUT_MS = 15_000
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server reads committed rows; serialized_rollback puts back what the
-    # migrations wrote (the Editors group) for the tests that run after this one.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The live server reads committed rows; tests/conftest.py puts back what the
+    # migrations wrote (the Editors group) before each test.
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
 

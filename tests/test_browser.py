@@ -69,9 +69,9 @@ SORTING_ANSWER = (
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server reads committed rows; serialized_rollback puts back what the
-    # migrations wrote (the Editors group) for the tests that run after these.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The live server reads committed rows; tests/conftest.py puts back what the
+    # migrations wrote (the Editors group) before each test.
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from articles import importing
-from articles.importing import import_paths
+from articles.importing import import_paths, prepare, write
 from articles.models import Article, RelatedLink, Subject
 from tests.conftest import FIXTURES, PROJECT_ROOT, run_import
 
@@ -39,7 +38,7 @@ SQUARE = Path("mathematics") / "how-do-you-expand-a-perfect-square.md"
 def test_unchanged_files_are_skipped_without_parsing(folder, monkeypatch):
     import_paths([folder], workers=1)
     parsed = []
-    monkeypatch.setattr(importing, "parse_bytes", lambda *a: parsed.append(a) or None)
+    monkeypatch.setattr(prepare, "parse_bytes", lambda *a: parsed.append(a) or None)
     report = import_paths([folder], workers=1)
     assert report.unchanged == 12
     assert parsed == []
@@ -191,7 +190,7 @@ def test_a_broken_archive_is_a_clear_error(tmp_path):
 
 
 def test_a_database_error_fails_only_its_article(folder, monkeypatch):
-    original = importing._Writer._write
+    original = write.Writer._write
 
     def refuse_square(self, batch):
         if any(p.record.slug == SQUARE.stem for p in batch):
@@ -200,7 +199,7 @@ def test_a_database_error_fails_only_its_article(folder, monkeypatch):
             raise DatabaseError("simulated")
         return original(self, batch)
 
-    monkeypatch.setattr(importing._Writer, "_write", refuse_square)
+    monkeypatch.setattr(write.Writer, "_write", refuse_square)
     report = import_paths([folder], workers=1)
     assert report.created == 11
     assert report.failed == 1

@@ -138,6 +138,28 @@ def test_a_missing_path_is_a_command_error(db, tmp_path):
     assert "no such file or folder" in err
 
 
+def test_progress_lines_when_the_output_is_not_a_terminal(db, monkeypatch):
+    from articles.management.commands import import_articles
+
+    monkeypatch.setattr(import_articles, "PROGRESS_SECONDS", 0)
+    out, err, status = run_import(FIXTURES / "learn", workers=1)
+    lines = [line for line in out.splitlines() if " files (" in line]
+    assert len(lines) == 12
+    assert lines[0].startswith("1 / 12 files (8%), ")
+    assert lines[-1].startswith("12 / 12 files (100%), ") and lines[-1].endswith(" files/s")
+    assert "Traceback" not in err
+
+
+def test_no_progress_lines_at_verbosity_0_or_for_a_short_import(db, monkeypatch):
+    from articles.management.commands import import_articles
+
+    out, _, _ = run_import(FIXTURES / "learn", workers=1)  # done long before 5 s
+    assert " files (" not in out
+    monkeypatch.setattr(import_articles, "PROGRESS_SECONDS", 0)
+    out, _, _ = run_import(FIXTURES / "learn", workers=1, verbosity=0)
+    assert " files (" not in out
+
+
 def test_worker_processes_give_the_same_rows_as_one_process(db, settings):
     import articles.importing as importing
 

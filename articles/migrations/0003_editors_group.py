@@ -19,10 +19,16 @@ PERMISSIONS = {
 def create_editors_group(apps, schema_editor):
     # Permissions are normally made after all migrations (post_migrate); on a fresh
     # database they do not exist yet, so make this app's now. Both calls are idempotent.
+    # Called with the project's own registry (tests do), put its models module back after.
     app_config = apps.get_app_config("articles")
+    models_module = getattr(app_config, "models_module", None)
     app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0, using=schema_editor.connection.alias)
-    app_config.models_module = None
+    try:
+        create_permissions(
+            app_config, apps=apps, verbosity=0, using=schema_editor.connection.alias
+        )
+    finally:
+        app_config.models_module = models_module
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")

@@ -1,10 +1,42 @@
 """``manage.py import_articles PATH [PATH ...]``: a thin wrapper over articles.importing."""
 import sys
+import time
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from articles.frontmatter import FrontMatterError
 from articles.importing import import_paths
+
+#: Seconds between two progress lines when the output is not a terminal.
+PROGRESS_SECONDS = 5.0
+
+
+class ProgressLines:
+    """Progress for a log (CI, ``| tee``): a line every PROGRESS_SECONDS, where a terminal
+    gets a tqdm bar. Called as ``progress(done, total)`` by import_paths."""
+
+    def __init__(self, write):
+        self.write = write
+        self.done = self.lines = 0
+        self.started = self.last = time.monotonic()
+
+    def __call__(self, done, total):
+        self.done += done
+        now = time.monotonic()
+        due = now - self.last >= PROGRESS_SECONDS
+        # The last file gets a line too when earlier ones did; a short import gets none.
+        if not due and not (self.done >= total and self.lines):
+            return
+        self.last = now
+        self.lines += 1
+        elapsed = now - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        share = self.done * 100 // max(total, 1)
+        line = f"{self.done} / {total} files ({share}%), {rate:.0f} files/s"
+        if rate and self.done < total:
+            line += f", about {(total - self.done) / rate:.0f} s left"
+        self.write(line)
 
 
 class Command(BaseCommand):
@@ -54,14 +86,15 @@ class Command(BaseCommand):
     def handle(self, *args, paths, subjects, workers, force, dry_run, prune, batch_size, **options):
         progress_bar = None
         progress = None
-        if self.stdout.isatty() and options["verbosity"] >= 1:
-            from tqdm import tqdm
-
+        if options["verbosity"] >= 1 and self.stdout.isatty():
             progress_bar = tqdm(unit="file", file=sys.stderr)
 
             def progress(done, total):
                 progress_bar.total = total
                 progress_bar.update(done)
+
+        elif options["verbosity"] >= 1:
+            progress = ProgressLines(self.stdout.write)
 
         try:
             report = import_paths(

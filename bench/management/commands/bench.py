@@ -7,6 +7,8 @@ gunicorn and loads it with wrk: cached and uncached article pages next to a stat
 of the same size served by whitenoise. Hugo builds the same files in the same run.
 Figures are printed; nothing here decides pass or fail.
 """
+import argparse
+import http.cookiejar
 import json
 import os
 import random
@@ -20,11 +22,22 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
+import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
+import psycopg
+import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.models import Count
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from articles.models import Article, Subject
 
 PROJECT_ROOT = Path(settings.BASE_DIR)
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
@@ -136,7 +149,7 @@ class Command(BaseCommand):
             help="Shared cache for the two-app-server run on PostgreSQL ('' to skip it).",
         )
         parser.add_argument("--json", metavar="FILE", help="Also write the figures as JSON.")
-        parser.add_argument("--pages-phase", action="store_true", help=argparse_hidden())
+        parser.add_argument("--pages-phase", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args, **options):
         if options["pages_phase"]:
@@ -180,8 +193,6 @@ class Command(BaseCommand):
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
             return
-        import psycopg
-
         name = url.rsplit("/", 1)[1]
         admin_url = url.rsplit("/", 1)[0] + "/postgres"
         with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -290,7 +301,8 @@ class Command(BaseCommand):
 
     def pick_article(self, url):
         code = (
-            "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
+            "import django, os;"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
             "django.setup(); from articles.models import Article;"
             "qs = Article.objects.published().select_related('subject').order_by('pk');"
             "a = qs[min(100, qs.count() - 1)];"
@@ -324,8 +336,6 @@ class Command(BaseCommand):
         raise CommandError(f"gunicorn did not start:\n{log.read().decode()[-2000:]}")
 
     def fetch(self, port, path):
-        import urllib.request
-
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
             return response.read()
 
@@ -344,8 +354,6 @@ class Command(BaseCommand):
         against both at once, then an edit saved through A's admin read back through B."""
         wrk = shutil.which("wrk")
         try:
-            import redis
-
             redis.Redis.from_url(options["redis_url"]).ping()
         except Exception as error:  # no Redis here: say so and go on
             self.stderr.write(f"Redis unreachable ({error}): no two-server run.")
@@ -397,7 +405,8 @@ class Command(BaseCommand):
 
     def article_id(self, url, path):
         code = (
-            "import django, os, sys; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
+            "import django, os, sys;"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
             "django.setup(); from articles.models import Article;"
             "_, _, subject, _, slug = sys.argv[1].split('/');"
             "print(Article.objects.get(subject__slug=subject, slug=slug).pk)"
@@ -454,7 +463,10 @@ class Command(BaseCommand):
                 )
             two = figures.get("two_servers")
             if two:
-                write(f"  two app servers (ports {two['ports'][0]} and {two['ports'][1]}), one PostgreSQL, one Redis:")
+                write(
+                    f"  two app servers (ports {two['ports'][0]} and {two['ports'][1]}), "
+                    "one PostgreSQL, one Redis:"
+                )
                 if "wrk" in two:
                     a, b = two["wrk"]
                     write(
@@ -538,9 +550,6 @@ class AdminSession:
     """An editor in the admin of a running server, over plain HTTP (no Django test client)."""
 
     def __init__(self, port, username, password):
-        import http.cookiejar
-        import urllib.request
-
         self.base = f"http://127.0.0.1:{port}"
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
@@ -558,9 +567,6 @@ class AdminSession:
         return parser.fields
 
     def post(self, path, fields):
-        import urllib.parse
-        import urllib.request
-
         data = urllib.parse.urlencode([tuple(field) for field in fields]).encode()
         request = urllib.request.Request(
             self.base + path, data=data, headers={"Referer": self.base + path}
@@ -584,26 +590,12 @@ class AdminSession:
         return final_url
 
 
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
-
-
 def measure_pages(samples=60):
     """Server-side latency (ms) and SQL queries of each page kind, caches off.
 
     Uses Django's test Client in this process against the configured database: the
     time of the whole request cycle (middleware, view, template), no network.
     """
-    from django.core.cache import cache
-    from django.db import connection
-    from django.db.models import Count
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext, override_settings
-
-    from articles.models import Article, Subject
-
     random.seed(7)
     client = Client()
     largest = (
@@ -627,7 +619,7 @@ def measure_pages(samples=60):
     with override_settings(PAGE_CACHE_SECONDS=0):
         for name, paths in pages.items():
             timings, queries = [], []
-            for round_ in range(max(1, samples // len(paths))):
+            for _round in range(max(1, samples // len(paths))):
                 for path in paths:
                     cache.clear()
                     with CaptureQueriesContext(connection) as captured:

@@ -74,7 +74,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--form-factor", choices=("mobile", "desktop"), default="mobile",
-            help="Lighthouse's emulation: mobile (default, with its slow-4G throttling) or desktop.",
+            help="Lighthouse's emulation: mobile (default, with its slow-4G throttling) or "
+            "desktop.",
         )
         parser.add_argument(
             "--output-dir", default=str(PROJECT_ROOT / "test-artifacts" / "lighthouse"),

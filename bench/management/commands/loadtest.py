@@ -26,7 +26,7 @@ from django.db import connection
 from articles.models import Article, Subject
 from articles.views import ARTICLES_PER_PAGE
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PROJECT_ROOT = Path(settings.BASE_DIR)
 
 #: Share of each page kind in the mix. Most readers land on one article from a search
 #: engine; fewer browse a subject or the index, or use the site's search.
@@ -219,7 +219,9 @@ class Command(BaseCommand):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/learn", timeout=30) as answer:
                 answer.read()
         except OSError as error:
-            raise CommandError(f"/learn failed ({error}):\n{log_path.read_text()[-2000:]}")
+            raise CommandError(
+                f"/learn failed ({error}):\n{log_path.read_text()[-2000:]}"
+            ) from error
 
     # --- figures ---------------------------------------------------------------------------
 

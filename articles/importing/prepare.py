@@ -1,0 +1,127 @@
+"""The worker side of an import: read, hash, parse, decode and render one file into a
+PreparedArticle. Runs in forked worker processes, so it must never touch the database; what
+it knows of the database (the hashes imported before) comes in through init_worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from articles import newlines, rendering
+from articles.frontmatter import ArticleRecord, FrontMatterError, parse_bytes
+
+logger = logging.getLogger(__name__)
+
+#: Article fields an import sets from a file, compared to decide "updated" vs "unchanged".
+IMPORTED_FIELDS = (
+    "source_id",
+    "title",
+    "article_title",
+    "question",
+    "answer",
+    "date",
+    "date_format",
+    "post_on_text",
+    "author",
+    "subject_name",
+    "file_name",
+    "seo_title",
+    "seo_description",
+    "seo_keywords",
+    "score",
+    "no_index",
+    "extra_front_matter",
+    "front_matter_keys",
+    "body",
+)
+LINK_FIELDS = ("position", "title", "url", "subject_name", "source_id")
+
+
+@dataclass(frozen=True)
+class PreparedArticle:
+    """A parsed file with its answer decoded and rendered, ready to write."""
+
+    record: ArticleRecord
+    source_path: str
+    answer: str
+    answer_html: str
+    renderer_version: int
+
+    def field_values(self):
+        r = self.record
+        return {
+            "source_id": r.source_id,
+            "title": r.title,
+            "article_title": r.article_title,
+            "question": r.question,
+            "answer": self.answer,
+            "date": r.date,
+            "date_format": r.date_format,
+            "post_on_text": r.post_on_text,
+            "author": r.author,
+            "subject_name": r.subject_name,
+            "file_name": r.file_name,
+            "seo_title": r.seo_title,
+            "seo_description": r.seo_description,
+            "seo_keywords": r.seo_keywords,
+            "score": r.score,
+            "no_index": r.no_index,
+            # Dates and other YAML scalars must survive a JSON column.
+            "extra_front_matter": json.loads(json.dumps(r.extra, default=str)),
+            "front_matter_keys": list(r.keys),
+            "body": r.body,
+        }
+
+    def link_values(self):
+        return [tuple(getattr(link, name) for name in LINK_FIELDS) for link in self.record.related]
+
+
+_known_hashes: frozenset = frozenset()
+
+
+def init_worker(known_hashes):
+    """Runs once in each worker: the SHA-256 of every file imported before."""
+    global _known_hashes
+    _known_hashes = known_hashes
+
+
+def prepare_file(source):
+    """Read, parse, decode and render one SourceFile.
+
+    Returns ``("unchanged", source, sha256)`` when its bytes match a file imported
+    before (nothing is parsed), ``("ok", source, PreparedArticle)`` or
+    ``("error", source, FrontMatterError)``.
+    """
+    try:
+        data = source.path.read_bytes()
+    except OSError as error:
+        return (
+            "error",
+            source,
+            FrontMatterError(source.path, f"cannot read the file: {error.strerror}"),
+        )
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in _known_hashes:
+        return "unchanged", source, digest
+    try:
+        record = parse_bytes(data, source.path)
+        answer = newlines.decode_answer(record.answer_raw)
+        result = rendering.render_markdown(answer)
+    except FrontMatterError as error:
+        return "error", source, error
+    except Exception as error:  # a renderer bug must not stop the batch
+        logger.exception("rendering %s failed", source.path)
+        return (
+            "error",
+            source,
+            FrontMatterError(
+                source.path, f"could not render the answer ({error!r}); please report this file"
+            ),
+        )
+    prepared = PreparedArticle(
+        record, source.source_path, answer, result.html, rendering.RENDERER_VERSION
+    )
+    return "ok", source, prepared

@@ -1,0 +1,231 @@
+"""Applying plans: each batch in one transaction, its existing rows locked, written with
+bulk_create / bulk_update together with its related links and search entries (Writer).
+It decides nothing about an article itself: that comes from plan.plan_batch.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from articles import changes
+from articles.frontmatter import URL_RE, FrontMatterError
+from articles.importing.plan import Action, StoredArticle, plan_batch
+from articles.importing.prepare import IMPORTED_FIELDS, LINK_FIELDS
+from articles.importing.subjects import known_subjects, subject_for
+from articles.models import Article, RelatedLink
+
+#: Written on every create or update, besides IMPORTED_FIELDS.
+BOOKKEEPING_FIELDS = (
+    "answer_html",
+    "renderer_version",
+    "source_hash",
+    "source_path",
+    "imported_at",
+    "updated",
+    "version",
+)
+
+
+def stored_article(article):
+    """The planner's view of a row read (and locked) by Writer._write; None stays None."""
+    if article is None:
+        return None
+    return StoredArticle(
+        pk=article.pk,
+        fields={name: getattr(article, name) for name in IMPORTED_FIELDS},
+        links=[
+            tuple(getattr(link, name) for name in LINK_FIELDS)
+            for link in article.related_links.all()
+        ],
+        status=article.status,
+        edited_since_import=article.edited_since_import,
+        edited_at=article.edited_at,
+    )
+
+
+class Writer:
+    """Accumulates prepared articles and writes them in batched transactions.
+
+    Counts, conflicts and refused articles are added to ``report`` (an ImportReport) as
+    each batch commits.
+    """
+
+    def __init__(self, report, subjects_fixed, force, batch_size):
+        self.report = report
+        self.subjects_fixed = subjects_fixed
+        self.force = force
+        self.batch_size = batch_size
+        self.subjects = known_subjects()
+        self.addresses = {
+            (subject_slug, slug): pk
+            for pk, subject_slug, slug in Article.objects.values_list("pk", "subject__slug", "slug")
+        }
+        self.pending = []
+
+    def add(self, prepared):
+        self.pending.append(prepared)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self):
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        # Subjects and addresses learnt inside a transaction that rolls back are forgotten.
+        subjects, addresses = dict(self.subjects), dict(self.addresses)
+        try:
+            self._write(batch)
+        except DatabaseError as error:
+            self.subjects, self.addresses = subjects, addresses
+            if len(batch) == 1:
+                prepared = batch[0]
+                self.report.errors.append(
+                    FrontMatterError(
+                        prepared.record.path,
+                        f"the database refused the article ({error}); nothing was written",
+                    )
+                )
+                return
+            # Find the article at fault: write the batch again one article at a time.
+            for prepared in batch:
+                self.pending = [prepared]
+                self.flush()
+
+    def _write(self, batch):
+        """Write one batch in one transaction; counts are added only once it commits."""
+        now = timezone.now()
+        with transaction.atomic():
+            by_address = {}
+            for prepared in batch:
+                subject = subject_for(prepared.record, self.subjects, self.subjects_fixed)
+                by_address[(subject.pk, prepared.record.slug)] = (subject, prepared)
+            existing = {
+                (a.subject_id, a.slug): a
+                # Locked until the batch commits (PostgreSQL), so an editor's save cannot
+                # fall between this read and the write; SQLite holds its write lock anyway.
+                for a in Article.objects.filter(
+                    subject_id__in={key[0] for key in by_address},
+                    slug__in={key[1] for key in by_address},
+                )
+                .select_for_update(of=("self",))
+                .prefetch_related("related_links")
+            }
+            plan = plan_batch(
+                [
+                    (prepared, stored_article(existing.get(key)))
+                    for key, (_, prepared) in by_address.items()
+                ],
+                force=self.force,
+            )
+            rows = {article.pk: article for article in existing.values()}
+            to_create, to_update, relink = [], [], []
+            for decision in plan.decisions:
+                prepared, stored = decision.prepared, decision.stored
+                if decision.action is Action.CREATE:
+                    article = Article(
+                        subject=self.subjects[prepared.record.subject_slug],
+                        slug=prepared.record.slug,
+                        status=Article.Status.PUBLISHED,
+                        **prepared.field_values(),
+                    )
+                    to_create.append((article, prepared))
+                elif decision.action in (Action.UNCHANGED, Action.REPUBLISH):
+                    # Same content in other bytes (or from another path): remember them,
+                    # through the base manager since readers see no change.
+                    bookkeeping = {
+                        "source_hash": prepared.record.source_hash,
+                        "source_path": prepared.source_path,
+                    }
+                    if decision.action is Action.REPUBLISH:
+                        bookkeeping["status"] = Article.Status.PUBLISHED
+                        bookkeeping["version"] = F("version") + 1
+                    Article._base_manager.filter(pk=stored.pk).update(**bookkeeping)
+                elif decision.action is Action.UPDATE:
+                    article = rows[stored.pk]
+                    for name, value in prepared.field_values().items():
+                        setattr(article, name, value)
+                    to_update.append((article, prepared))
+                    relink.append(article.pk)
+                # A CONFLICT writes nothing: the plan carries its message.
+            for article, prepared in [*to_create, *to_update]:
+                article.answer_html = prepared.answer_html
+                article.renderer_version = prepared.renderer_version
+                article.source_hash = prepared.record.source_hash
+                article.source_path = prepared.source_path
+                article.imported_at = now
+                article.updated = now
+            for article, _ in to_update:
+                # Read under the batch's row lock: an editor's form opened before this
+                # write is refused afterwards, as after any other change.
+                article.version += 1
+            Article.objects.bulk_create([article for article, _ in to_create])
+            if to_update:
+                Article.objects.bulk_update(
+                    [article for article, _ in to_update],
+                    [*IMPORTED_FIELDS, *BOOKKEEPING_FIELDS],
+                )
+            # Bulk writes send no signals: what follows them, in the same transaction.
+            changes.articles_imported([article for article, _ in [*to_create, *to_update]])
+            if relink:
+                RelatedLink.objects.filter(article_id__in=relink).delete()
+            for article, _ in to_create:
+                self.addresses[(article.subject.slug, article.slug)] = article.pk
+            RelatedLink.objects.bulk_create(
+                RelatedLink(
+                    article_id=article.pk,
+                    target_id=self.resolve(link.url),
+                    **{name: getattr(link, name) for name in LINK_FIELDS},
+                )
+                for article, prepared in [*to_create, *to_update]
+                for link in prepared.record.related
+            )
+        self.report.created += plan.created
+        self.report.updated += plan.updated
+        self.report.unchanged += plan.unchanged
+        self.report.conflicts.extend(plan.conflicts)
+
+    def finish(self):
+        """Write what is pending, then give dangling related links the targets that exist now.
+
+        Links are written with their article, resolved against the articles known at that
+        moment; a link to an article written later (in this run or a later one) is
+        resolved here. The update goes through a temporary table: one statement whatever
+        the number of links.
+        """
+        self.flush()
+        resolved = []
+        for pk, url in RelatedLink.objects.filter(target__isnull=True).values_list("pk", "url"):
+            target_id = self.resolve(url)
+            if target_id is not None:
+                resolved.append((pk, target_id))
+        if resolved:
+            _set_link_targets(resolved)
+        self.report.resolved_links = len(resolved)
+        self.report.dangling_links = RelatedLink.objects.filter(target__isnull=True).count()
+
+    def resolve(self, url):
+        match = URL_RE.match(url.split("?")[0].split("#")[0].rstrip("/"))
+        if not match:
+            return None
+        return self.addresses.get((match["subject"], match["slug"]))
+
+
+def _set_link_targets(pairs):
+    """Set ``target_id`` on many related links: ``pairs`` is ``[(link_pk, target_pk)]``."""
+    table = RelatedLink._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE import_link_targets "
+            "(link_id bigint PRIMARY KEY, target_id bigint NOT NULL)"
+        )
+        try:
+            cursor.executemany("INSERT INTO import_link_targets VALUES (%s, %s)", pairs)
+            cursor.execute(
+                f"UPDATE {table} SET target_id = (SELECT t.target_id FROM import_link_targets t "
+                f"WHERE t.link_id = {table}.id) "
+                f"WHERE id IN (SELECT link_id FROM import_link_targets)"
+            )
+        finally:
+            cursor.execute("DROP TABLE import_link_targets")
