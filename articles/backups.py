@@ -5,6 +5,7 @@ Both work while the site is serving: a backup is one consistent snapshot and nev
 readers; a restore replaces everything in one step. The management commands ``backup`` and
 ``restore`` are thin wrappers; nothing here knows about articles beyond the page cache.
 """
+
 import os
 import shutil
 import sqlite3
@@ -142,7 +143,9 @@ def _sqlite_restore(path, using):
         try:
             (result,) = source.execute("PRAGMA quick_check").fetchone()
         except sqlite3.DatabaseError as error:
-            raise BackupError(f"{path} is damaged ({error}); the database was not touched")
+            raise BackupError(
+                f"{path} is damaged ({error}); the database was not touched"
+            ) from None
         if result != "ok":
             raise BackupError(f"{path} failed its integrity check ({result}); not restored")
         connection = connections[using]

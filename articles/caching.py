@@ -5,6 +5,7 @@ Every write to articles, subjects, related links or redirects bumps the version
 and page keys include it, so a change reaches every app server at once through the shared
 cache. Only anonymous GETs answered 200 are cached; staff always get fresh pages.
 """
+
 import hashlib
 import time
 from functools import wraps

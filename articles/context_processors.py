@@ -1,4 +1,5 @@
 """Template context every page needs: the site's name and absolute base URL."""
+
 from django.conf import settings
 
 

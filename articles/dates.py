@@ -3,6 +3,7 @@
 Source: moment.js format tokens. The corpus only uses ``MMM DD, YYYY``; the common tokens
 are supported so an editor's other choice also works. Text in ``[brackets]`` is literal.
 """
+
 import re
 
 MONTHS = (

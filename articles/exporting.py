@@ -4,6 +4,7 @@ Writes the same keys in the same order and with the same types as the file an ar
 came from (kept at import), answers re-encoded with backslash-n, related links as
 ``related_articleN`` maps, unknown keys and the body as they were. No rendering here.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -36,7 +37,8 @@ class _Dumper(_BaseDumper):
 
 
 _Dumper.add_representer(
-    Folded, lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", str(text), style=">")
+    Folded,
+    lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", str(text), style=">"),
 )
 
 #: Keys written as folded blocks (as the corpus writes them).
@@ -56,7 +58,9 @@ def front_matter(article, links=None):
     ``links``: its RelatedLink rows (default: ``article.related_links.all()``).
     Returns a dict whose values are str, Folded, int, float, bool, date or dict.
     """
-    links = sorted(article.related_links.all() if links is None else links, key=lambda l: l.position)
+    links = sorted(
+        article.related_links.all() if links is None else links, key=lambda link: link.position
+    )
     extra = dict(article.extra_front_matter or {})
     seo_extra = extra.pop("seo", {}) if isinstance(extra.get("seo"), dict) else {}
     values = {
@@ -115,7 +119,8 @@ def front_matter(article, links=None):
 
 
 def to_text(article, links=None):
-    """One article as the text of its front matter file (YAML between ``---`` lines, then the body)."""
+    """One article as the text of its front matter file: YAML between ``---`` lines, then
+    the body."""
     data = front_matter(article, links)
     yaml_text = yaml.dump(
         data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=2**30, indent=4

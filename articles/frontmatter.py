@@ -5,6 +5,7 @@ between two ``---`` lines, then a body (``&nbsp;`` in every corpus file). Parsin
 PyYAML's safe loader (the C one when PyYAML was built with libyaml), never a loader that
 builds Python objects. Every problem is one ``FrontMatterError`` naming file and line.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -40,6 +41,7 @@ class SafeLoader(_BaseLoader):
                     )
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
 
 #: Keys the model stores in fields of its own; everything else is kept in ``extra``.
 KNOWN_KEYS = (
@@ -199,7 +201,9 @@ def _first_alias_line(yaml_text, first_line):
     match = re.search(r"(^|[\s\[{,:-])\*[^\s,\]}]+", yaml_text, flags=re.MULTILINE)
     if not match:
         return None
-    return yaml_text.count("\n", 0, match.start()) + first_line + (1 if match.group(1) == "\n" else 0)
+    return (
+        yaml_text.count("\n", 0, match.start()) + first_line + (1 if match.group(1) == "\n" else 0)
+    )
 
 
 def split_front_matter(text, path="<string>"):
@@ -337,7 +341,8 @@ def parse_bytes(data, path="<string>"):
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise FrontMatterError(
-            path, f"bytes that are not UTF-8 at offset {error.start}; save the file as UTF-8",
+            path,
+            f"bytes that are not UTF-8 at offset {error.start}; save the file as UTF-8",
             line=line,
         ) from None
     yaml_text, body, first_line = split_front_matter(text, path)

@@ -4,13 +4,13 @@ An article's public address is ``/learn/<subject slug>/questions/<slug>`` (the c
 ``url``); that pair is its identity for imports. The answer is stored twice: the Markdown
 source and the HTML rendered from it once, at save or import time, by articles.rendering.
 """
+
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import rendering
-from articles import querysets
+from articles import querysets, rendering
 from articles.querysets import ArticleQuerySet, SubjectQuerySet
 
 
@@ -42,15 +42,15 @@ class Subject(models.Model):
     def __str__(self):
         return self.title
 
-    def get_absolute_url(self):
-        return reverse("articles:subject", kwargs={"subject": self.slug})
-
     def save(self, *args, **kwargs):
         """Save; what follows (a changed slug leaves 301s from the old addresses of the
         subject and of every article in it) runs in articles.changes, in the same
         transaction."""
         with transaction.atomic():
             super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:subject", kwargs={"subject": self.slug})
 
 
 class Article(models.Model):
@@ -183,11 +183,6 @@ class Article(models.Model):
     def __str__(self):
         return self.question
 
-    def get_absolute_url(self):
-        return reverse(
-            "articles:detail", kwargs={"subject": self.subject.slug, "slug": self.slug}
-        )
-
     def save(self, *args, **kwargs):
         """Save an editor's change: render the answer when it changed or the renderer is
         newer, stamp ``edited_at`` (imports write in bulk and never come here) and add one
@@ -199,9 +194,8 @@ class Article(models.Model):
         """
         self.edited_at = timezone.now()
         extra = {"edited_at", "version"}
-        if (
-            self.renderer_version != rendering.RENDERER_VERSION
-            or self.answer != getattr(self, "_rendered_answer", None)
+        if self.renderer_version != rendering.RENDERER_VERSION or self.answer != getattr(
+            self, "_rendered_answer", None
         ):
             self.render()
             extra |= {"answer_html", "renderer_version"}
@@ -213,6 +207,9 @@ class Article(models.Model):
             if not self._state.adding and self.pk is not None:
                 self._claim_next_version()
             super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:detail", kwargs={"subject": self.subject.slug, "slug": self.slug})
 
     def _claim_next_version(self):
         """Lock the stored row, check its version against the one this change started

@@ -66,7 +66,7 @@ def decode_answer(raw: str) -> str:
 
 def _apply_decisions(raw: str, hits: list[int], keep: list[bool]) -> tuple[str, list[int]]:
     parts, offsets, pos, shift = [], [], 0, 0
-    for h, k in zip(hits, keep):
+    for h, k in zip(hits, keep, strict=False):
         parts.append(raw[pos:h])
         offsets.append(h - shift)
         if k:
@@ -83,7 +83,7 @@ def _settle(raw, decoded, hits, offsets, keep) -> list[bool]:
     spans = scan(decoded)
     result = []
     si = 0
-    for h, off in zip(hits, offsets):
+    for h, off in zip(hits, offsets, strict=False):
         while si < len(spans) and spans[si].end <= off:
             si += 1
         span = spans[si] if si < len(spans) and spans[si].start <= off else None

@@ -4,6 +4,7 @@ Owns the search index (an FTS5 table on SQLite, a weighted tsvector on PostgreSQ
 it in step with articles, and turns a reader's words into ranked, highlighted hits. It
 never decides visibility: every search starts from ``Article.objects.published()``.
 """
+
 from __future__ import annotations
 
 import html
@@ -381,8 +382,10 @@ class _PostgresBackend:
         return self._query([c for c in clauses if not c.negated])
 
     def _matching(self, subject, clauses):
-        return _visible(subject).using(self.alias).filter(
-            search_document__document=self._query(clauses)
+        return (
+            _visible(subject)
+            .using(self.alias)
+            .filter(search_document__document=self._query(clauses))
         )
 
     def subject_counts(self, clauses):
@@ -567,4 +570,3 @@ def rebuild(batch_size=1000, using=None, progress=None):
         progress(len(batch))
     backend.optimise()
     return total
-

@@ -39,9 +39,7 @@ class SubjectSitemap(_SiteUrlSitemap):
     def items(self):
         return (
             Subject.objects.listed()
-            .annotate(
-                articles_updated=Max("articles__updated", filter=published_q("articles__"))
-            )
+            .annotate(articles_updated=Max("articles__updated", filter=published_q("articles__")))
             .only("slug", "updated")
             .order_by("position", "pk")
         )

@@ -3,6 +3,7 @@
 Views are thin: each page is one queryset from articles.querysets plus a fixed number of
 queries whatever a subject's size. No rendering happens here: answers are stored as HTML.
 """
+
 from urllib.parse import urlencode
 
 from django.core.validators import slug_re

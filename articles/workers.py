@@ -2,6 +2,7 @@
 
 Workers never touch the database; results come back in input order.
 """
+
 import multiprocessing
 import os
 

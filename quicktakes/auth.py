@@ -4,6 +4,7 @@ and the client address it locks out, seen through the reverse proxy.
 django-axes records the attempts and answers a locked-out log-in with 429; nothing here
 authenticates anyone or keeps state.
 """
+
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 

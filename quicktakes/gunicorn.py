@@ -4,6 +4,7 @@ Every value can be overridden from the environment (GUNICORN_BIND, WEB_CONCURREN
 GUNICORN_THREADS, GUNICORN_TIMEOUT). Pages are CPU-bound and cached, so one sync worker
 per core is the default; app servers keep no state of their own.
 """
+
 import multiprocessing
 import os
 

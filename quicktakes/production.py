@@ -4,6 +4,7 @@ Use with ``DJANGO_SETTINGS_MODULE=quicktakes.production`` behind a TLS-terminati
 that sets ``X-Forwarded-Proto``. Refuses to load (ImproperlyConfigured) with DEBUG on or
 without a real SECRET_KEY; it never weakens a base setting.
 """
+
 from django.core.exceptions import ImproperlyConfigured
 
 from quicktakes.settings import *  # noqa: F403

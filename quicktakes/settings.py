@@ -4,12 +4,14 @@ Variables: ``DATABASE_URL`` (dj-database-url syntax; an SQLite file in the proje
 unset), ``SECRET_KEY``, ``DEBUG``, ``ALLOWED_HOSTS`` (comma-separated), ``SITE_URL``
 (absolute base for canonical links and feeds), ``REDIS_URL`` (shared cache when set).
 """
+
+import os
 from datetime import timedelta
 from pathlib import Path
-import os
 
 import dj_database_url
-from csp.constants import NONE as CSP_NONE, SELF as CSP_SELF
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -108,8 +110,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 20,
             "transaction_mode": "IMMEDIATE",
             "init_command": (
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                "PRAGMA foreign_keys=ON;"
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
             ),
         }
     )

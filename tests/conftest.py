@@ -1,5 +1,6 @@
 """Shared fixtures: the sample site imported from fixtures/, the shared corpus path, and what
 the migrations wrote, put back before each test that commits."""
+
 import importlib
 import os
 from pathlib import Path

@@ -1,5 +1,6 @@
 """The editors' admin: the change form, preview, drafts, related links, history, moving,
 subjects, reports, bulk actions, the Editors group, and what a changelist costs in SQL."""
+
 import importlib
 import re
 from types import SimpleNamespace
@@ -22,7 +23,9 @@ from articles.models import Article, RelatedLink, Subject
 
 pytestmark = pytest.mark.django_db
 
-CHAIN_RULE = "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+CHAIN_RULE = (
+    "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+)
 CHANGELIST = "/admin/articles/article/"
 PREVIEW = "/admin/articles/article/preview/"
 
@@ -75,7 +78,7 @@ def form_data(response):
         add(form, name)
     for inline in response.context["inline_admin_formsets"]:
         formset = inline.formset
-        for name, field in formset.management_form.fields.items():
+        for name, _field in formset.management_form.fields.items():
             data[formset.management_form.add_prefix(name)] = formset.management_form[name].value()
         for subform in formset.forms:
             for name in subform.fields:
@@ -91,7 +94,9 @@ def post_change(client, obj, **changes):
 
 
 def links_of(obj):
-    return list(obj.related_links.order_by("position").values_list("position", "title", "target__slug"))
+    return list(
+        obj.related_links.order_by("position").values_list("position", "title", "target__slug")
+    )
 
 
 def text_of(response):
@@ -164,7 +169,9 @@ def test_create_editor_command_promotes_an_existing_user():
 
 def test_change_form_is_in_content_seo_and_publishing_sections(editor_client, sample_site):
     html = editor_client.get(change_url(article())).content.decode()
-    headings = re.findall(r'<h2 id="fieldset-0-\d+-heading" class="fieldset-heading">([^<]+)</h2>', html)
+    headings = re.findall(
+        r'<h2 id="fieldset-0-\d+-heading" class="fieldset-heading">([^<]+)</h2>', html
+    )
     assert headings == ["Content", "SEO", "Publishing", "Source file"]
     content = html[html.index(">Content<") : html.index(">SEO<")]
     for field in ("subject", "question", "title", "slug", "answer"):
@@ -187,7 +194,9 @@ def test_seo_description_shows_its_count_and_warns_past_160(editor_client, sampl
     obj.seo_description = "x" * 161
     obj.save()
     html = editor_client.get(change_url(obj)).content.decode()
-    counter = re.search(r'<p class="char-count([^"]*)" id="id_seo_description_count"[^>]*>(.*?)</p>', html)
+    counter = re.search(
+        r'<p class="char-count([^"]*)" id="id_seo_description_count"[^>]*>(.*?)</p>', html
+    )
     assert counter.group(1) == " char-count--over"
     assert "161</span> / 160 characters" in counter.group(2)
     assert "over 160" in counter.group(2)
@@ -212,7 +221,9 @@ def test_change_form_loads_its_scripts_from_files_only(editor_client, sample_sit
 def test_saving_records_edited_at_and_renders_the_new_answer(editor_client, sample_site):
     before = timezone.now()
     response = post_change(editor_client, article(), answer="Use $f'(g(x))\\,g'(x)$.")
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert response.status_code == 302, (
+        response.context and response.context["adminform"].form.errors
+    )
     saved = article()
     assert saved.edited_at >= before
     assert "<math" in saved.answer_html and "Use" in saved.answer_html
@@ -345,7 +356,9 @@ def test_inline_lists_links_in_order_and_marks_missing_targets(editor_client, sa
     html = editor_client.get(change_url(article())).content.decode()
     assert html.count('class="link-missing"') == 1
     assert "Missing: no article at /learn/mathematics/questions/what-is-a-limit-in-calculus" in html
-    positions = re.findall(r'name="related_links-\d-position"[^>]*>.*?<option value="(\d)" selected', html, re.S)
+    positions = re.findall(
+        r'name="related_links-\d-position"[^>]*>.*?<option value="(\d)" selected', html, re.S
+    )
     assert positions == ["1", "2", "3"]
 
 
@@ -394,7 +407,9 @@ def test_at_most_five_related_links(editor_client, sample_site):
     data = form_data(editor_client.get(change_url(obj)))
     targets = list(Article.objects.exclude(pk=obj.pk)[:3])
     for index, target in enumerate(targets, start=3):
-        data.update({f"related_links-{index}-target": target.pk, f"related_links-{index}-position": ""})
+        data.update(
+            {f"related_links-{index}-target": target.pk, f"related_links-{index}-position": ""}
+        )
     data["related_links-TOTAL_FORMS"] = 6
     response = editor_client.post(change_url(obj), data)
     assert response.status_code == 200
@@ -412,7 +427,12 @@ def test_an_article_cannot_be_related_to_itself(editor_client, sample_site):
 def test_target_autocomplete_finds_articles_by_question(editor_client, sample_site):
     response = editor_client.get(
         "/admin/autocomplete/",
-        {"app_label": "articles", "model_name": "relatedlink", "field_name": "target", "term": "perfect square"},
+        {
+            "app_label": "articles",
+            "model_name": "relatedlink",
+            "field_name": "target",
+            "term": "perfect square",
+        },
     )
     assert response.status_code == 200
     results = response.json()["results"]
@@ -425,10 +445,17 @@ def test_target_autocomplete_finds_articles_by_question(editor_client, sample_si
 
 @pytest.mark.parametrize(
     "term",
-    ["chain rule", "90001", CHAIN_RULE, "https://learn.example.com" + CHAIN_RULE,
-     "how-do-you-differentiate-a-composite-function-with-the-chain-rule"],
+    [
+        "chain rule",
+        "90001",
+        CHAIN_RULE,
+        "https://learn.example.com" + CHAIN_RULE,
+        "how-do-you-differentiate-a-composite-function-with-the-chain-rule",
+    ],
 )
-def test_changelist_search_finds_by_question_source_id_address_or_slug(editor_client, sample_site, term):
+def test_changelist_search_finds_by_question_source_id_address_or_slug(
+    editor_client, sample_site, term
+):
     response = editor_client.get(CHANGELIST, {"q": term})
     assert [a.slug for a in response.context["cl"].result_list] == [article().slug]
 
@@ -480,9 +507,7 @@ def test_revert_restores_the_answer_and_related_links(client, editor_client, sam
     obj = article()
     post_change(editor_client, obj, answer="The original answer.")
     original_links = links_of(obj)
-    post_change(
-        editor_client, obj, answer="A mistaken answer.", **{"related_links-0-DELETE": "on"}
-    )
+    post_change(editor_client, obj, answer="A mistaken answer.", **{"related_links-0-DELETE": "on"})
     assert "mistaken" in client.get(CHAIN_RULE).content.decode()
     old = version_with_answer(obj, "The original answer.")
     revision_url = reverse("admin:articles_article_revision", args=[obj.pk, old.pk])
@@ -491,14 +516,19 @@ def test_revert_restores_the_answer_and_related_links(client, editor_client, sam
     assert article().answer == "The original answer."
     assert links_of(obj) == original_links
     assert "The original answer." in client.get(CHAIN_RULE).content.decode()
-    assert Version.objects.get_for_object(obj).first().revision.get_comment().startswith(
-        "Reverted to previous version"
+    assert (
+        Version.objects.get_for_object(obj)
+        .first()
+        .revision.get_comment()
+        .startswith("Reverted to previous version")
     )
 
 
 def test_deletion_is_recorded_and_can_be_recovered(editor_client, editor, sample_site):
     obj = article("how-do-you-expand-a-perfect-square")
-    response = editor_client.post(reverse("admin:articles_article_delete", args=[obj.pk]), {"post": "yes"})
+    response = editor_client.post(
+        reverse("admin:articles_article_delete", args=[obj.pk]), {"post": "yes"}
+    )
     assert response.status_code == 302
     deleted = Version.objects.get_deleted(Article).get()
     assert deleted.revision.user == editor and deleted.revision.get_comment() == "Deleted."
@@ -511,7 +541,9 @@ def test_deletion_is_recorded_and_can_be_recovered(editor_client, editor, sample
 # Moving -------------------------------------------------------------------------------------
 
 
-def test_moving_through_the_admin_keeps_the_old_address_answering_301(client, editor_client, sample_site):
+def test_moving_through_the_admin_keeps_the_old_address_answering_301(
+    client, editor_client, sample_site
+):
     obj = article()
     computing = Subject.objects.get(slug="computer-science")
     response = post_change(editor_client, obj, subject=computing.pk, slug="chain-rule")
@@ -550,12 +582,17 @@ def test_reverting_one_article_of_a_bulk_revision_leaves_the_others_alone(
     # Q changes afterwards: its question, and a related link added.
     post_change(editor_client, q, question="A better question?")
     target = article("what-does-it-mean-for-a-matrix-to-be-invertible")
-    RelatedLink.objects.create(article=q, position=5, title=target.question, url="/x", target=target)
+    RelatedLink.objects.create(
+        article=q, position=5, title=target.question, url="/x", target=target
+    )
     q_links = links_of(q)
 
     baseline = Version.objects.get_for_object(p).last()  # before the bulk action
     revision_url = reverse("admin:articles_article_revision", args=[p.pk, baseline.pk])
-    assert editor_client.post(revision_url, form_data(editor_client.get(revision_url))).status_code == 302
+    assert (
+        editor_client.post(revision_url, form_data(editor_client.get(revision_url))).status_code
+        == 302
+    )
 
     assert article().no_index is False
     q_now = article("how-do-you-expand-a-perfect-square")
@@ -569,7 +606,9 @@ def test_looking_at_a_revert_page_changes_nothing(editor_client, sample_site):
     run_action(editor_client, "set_no_index", [p, q])
     baseline = Version.objects.get_for_object(p).last()
     links = links_of(p)
-    response = editor_client.get(reverse("admin:articles_article_revision", args=[p.pk, baseline.pk]))
+    response = editor_client.get(
+        reverse("admin:articles_article_revision", args=[p.pk, baseline.pk])
+    )
     assert response.status_code == 200
     assert article().no_index is True and links_of(article()) == links
     assert article("how-do-you-expand-a-perfect-square").no_index is True
@@ -581,11 +620,19 @@ def test_looking_at_a_revert_page_changes_nothing(editor_client, sample_site):
 def test_subject_list_shows_title_slug_listed_position_and_counts(editor_client, sample_site):
     Article.objects.filter(slug="what-is-the-accounting-equation").update(status="draft")
     response = editor_client.get(reverse("admin:articles_subject_changelist"))
-    rows = {s.slug: (s.article_count, s.published_count) for s in response.context["cl"].result_list}
+    rows = {
+        s.slug: (s.article_count, s.published_count) for s in response.context["cl"].result_list
+    }
     assert rows["accounting-and-finance"] == (2, 1)
     assert rows["mathematics"] == (3, 3)
     html = response.content.decode()
-    for column in ("column-title", "column-slug", "column-listed", "column-position", "column-article_count"):
+    for column in (
+        "column-title",
+        "column-slug",
+        "column-listed",
+        "column-position",
+        "column-article_count",
+    ):
         assert column in html
 
 
@@ -606,7 +653,9 @@ def test_report_articles_with_broken_related_links(editor_client, sample_site):
 
 
 def test_report_articles_linking_to_unpublished_articles(editor_client, sample_site):
-    Article.objects.filter(slug="how-do-momentum-based-optimizers-update-weights").update(status="draft")
+    Article.objects.filter(slug="how-do-momentum-based-optimizers-update-weights").update(
+        status="draft"
+    )
     assert "how-do-you-differentiate-a-composite-function-with-the-chain-rule" in listed(
         editor_client, related_links="hidden"
     )
@@ -626,7 +675,12 @@ def test_report_articles_without_seo_description(editor_client, sample_site):
 
 def test_admin_index_links_the_reports(editor_client, sample_site):
     html = editor_client.get("/admin/").content.decode()
-    for query in ("related_links=missing", "cross_posted=yes", "seo_description=missing", "visibility=draft"):
+    for query in (
+        "related_links=missing",
+        "cross_posted=yes",
+        "seo_description=missing",
+        "visibility=draft",
+    ):
         assert f'href="{CHANGELIST}?{query}"' in html
 
 
@@ -636,12 +690,16 @@ def test_admin_index_links_the_reports(editor_client, sample_site):
 def test_bulk_set_and_clear_noindex(editor_client, sample_site):
     chosen = list(Article.objects.filter(subject__slug="mathematics"))
     run_action(editor_client, "set_no_index", chosen)
-    assert set(Article.objects.filter(subject__slug="mathematics").values_list("no_index", flat=True)) == {True}
+    assert set(
+        Article.objects.filter(subject__slug="mathematics").values_list("no_index", flat=True)
+    ) == {True}
     latest = Version.objects.get_for_object(chosen[0]).first().revision
     assert latest.get_comment() == "Set noindex (bulk action on 3 articles)."
     assert latest.user.username == "edna"
     run_action(editor_client, "clear_no_index", chosen)
-    assert set(Article.objects.filter(subject__slug="mathematics").values_list("no_index", flat=True)) == {False}
+    assert set(
+        Article.objects.filter(subject__slug="mathematics").values_list("no_index", flat=True)
+    ) == {False}
 
 
 def test_bulk_unpublish_and_publish_now(client, editor_client, sample_site):
@@ -668,11 +726,16 @@ def test_bulk_move_saves_each_article_into_the_subject(client, editor_client, sa
     chosen = [article(), article("how-do-you-expand-a-perfect-square")]
     response = run_action(editor_client, "move_to_subject", chosen, subject=others.pk, apply="Move")
     assert response.status_code == 302
-    assert {a.subject.slug for a in (article(), article("how-do-you-expand-a-perfect-square"))} == {"others"}
+    assert {a.subject.slug for a in (article(), article("how-do-you-expand-a-perfect-square"))} == {
+        "others"
+    }
     assert article().subject_name == "Others"
     old = client.get(CHAIN_RULE)
     assert old.status_code == 301
-    assert old["Location"] == "/learn/others/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+    assert (
+        old["Location"]
+        == "/learn/others/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+    )
     assert Version.objects.get_for_object(article()).count() == 2  # before, after
 
 
@@ -682,8 +745,11 @@ def test_bulk_move_leaves_articles_whose_slug_is_taken_there(editor_client, samp
     clash.slug = obj.slug
     clash.save()
     response = run_action(
-        editor_client, "move_to_subject", [obj],
-        subject=Subject.objects.get(slug="education-studies").pk, apply="Move",
+        editor_client,
+        "move_to_subject",
+        [obj],
+        subject=Subject.objects.get(slug="education-studies").pk,
+        apply="Move",
     )
     assert response.status_code == 302
     assert Article.objects.get(pk=obj.pk).subject.slug == "mathematics"
@@ -727,8 +793,12 @@ def changelist_queries(client, params):
     return [q["sql"] for q in queries]
 
 
-@pytest.mark.parametrize("params", CHANGELIST_VIEWS, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "all")
-def test_changelist_never_counts_the_whole_table_nor_uses_distinct(editor_client, sample_site, params):
+@pytest.mark.parametrize(
+    "params", CHANGELIST_VIEWS, ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "all"
+)
+def test_changelist_never_counts_the_whole_table_nor_uses_distinct(
+    editor_client, sample_site, params
+):
     add_articles(60)
     for sql in changelist_queries(editor_client, params):
         assert "DISTINCT" not in sql.upper(), sql
@@ -750,7 +820,9 @@ def test_changelist_costs_a_fixed_number_of_queries(editor_client, sample_site, 
 
 def test_changelist_reads_only_the_columns_it_shows(admin_client, sample_site):
     page_query = next(
-        sql for sql in changelist_queries(admin_client, {}) if 'FROM "articles_article" INNER JOIN' in sql
+        sql
+        for sql in changelist_queries(admin_client, {})
+        if 'FROM "articles_article" INNER JOIN' in sql
     )
     assert '"articles_article"."answer_html"' not in page_query
     assert '"articles_article"."answer"' not in page_query
@@ -767,7 +839,9 @@ def test_changelist_labels_estimated_and_capped_counts(admin_client, sample_site
     monkeypatch.setattr(EstimatedCountPaginator, "COUNT_CAP", 5)
     text = text_of(admin_client.get(CHANGELIST, {"visibility": "live"}))
     assert "more than 5 articles" in text
-    assert "3 articles" in text_of(admin_client.get(CHANGELIST, {"subject__id__exact": article().subject_id}))
+    assert "3 articles" in text_of(
+        admin_client.get(CHANGELIST, {"subject__id__exact": article().subject_id})
+    )
 
 
 def test_subject_filter_lists_subjects_from_the_subject_table(admin_client, sample_site):

@@ -1,6 +1,7 @@
 """The editors' admin in a real browser (Debian's Chromium through Playwright): log in, edit
 an answer while the live preview follows, save, read it on the public page, revert it from
 the history. Skipped where /usr/bin/chromium is absent."""
+
 import re
 
 import pytest
@@ -9,7 +10,9 @@ from django.contrib.auth.models import Group, User
 from articles.models import Article
 from tests.conftest import CHROMIUM
 
-CHAIN_RULE = "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+CHAIN_RULE = (
+    "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+)
 TIMEOUT_MS = 15_000
 
 pytestmark = [

@@ -1,6 +1,7 @@
 """Backups: ``manage.py backup`` and ``manage.py restore`` on the database the tests run on
 (SQLite or PostgreSQL). A backup restored into a fresh database serves the same pages; a
 restore replaces what changed since; a file that is not a backup changes nothing."""
+
 import json
 import os
 import subprocess
@@ -27,18 +28,18 @@ SITE_URL = "https://learn.example.com"  # as tests/conftest.py sets it
 
 # Renders PAGES from the database DATABASE_URL names, with the tests' static storage and
 # site address, and writes {url: [status, html]} as JSON to the file named in PAGES_OUT.
-FETCH_PAGES = """
+FETCH_PAGES = f"""
 import json, os, django
 django.setup()
 from django.conf import settings
 from django.test import Client, override_settings
-plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}, SITE_URL=%r):
+plain = {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+with override_settings(STORAGES={{**settings.STORAGES, "staticfiles": plain}}, SITE_URL={SITE_URL!r}):
     client = Client()
-    pages = {url: [r.status_code, r.content.decode()] for url in %r for r in [client.get(url)]}
+    pages = {{url: [r.status_code, r.content.decode()] for url in {PAGES!r} for r in [client.get(url)]}}
 with open(os.environ["PAGES_OUT"], "w", encoding="utf-8") as out:
     json.dump(pages, out)
-""" % (SITE_URL, PAGES)
+"""
 
 
 def pages_from(database_url, tmp_path):

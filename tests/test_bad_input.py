@@ -1,5 +1,6 @@
 """The bad-input collection in tests/bad_input/: each file imports correctly or gives one
 clear line (file, line, what is wrong, what to do); the rest of the batch still imports."""
+
 import resource
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def outcome(django_db_setup, django_db_blocker, tmp_path_factory):
 def test_a_refused_file_gives_one_clear_line(outcome, name):
     out, err, status, slugs = outcome
     line, words = REFUSED[name]
-    lines = [l for l in err.splitlines() if f"{name}" in l]
+    lines = [text for text in err.splitlines() if f"{name}" in text]
     assert len(lines) == 1, err
     where = f"{name}:{line}: " if line else f"{name}: "
     assert where in lines[0]

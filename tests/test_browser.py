@@ -3,6 +3,7 @@ tables as a reader sees them, pages without JavaScript, layout at 360, 768 and 1
 both colour schemes (screenshots into test-artifacts/screenshots/, never committed), axe-core
 accessibility checks, keyboard use, print layout and the page-weight budget. Skipped where
 /usr/bin/chromium is absent; the admin's own browser test lives in test_admin_browser.py."""
+
 import gzip
 import re
 from pathlib import Path
@@ -18,7 +19,9 @@ TIMEOUT_MS = 15_000
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 
 MOMENTUM = "/learn/computer-science/questions/how-do-momentum-based-optimizers-update-weights"
-CHAIN_RULE = "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+CHAIN_RULE = (
+    "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+)
 PERFECT_SQUARE = "/learn/mathematics/questions/how-do-you-expand-a-perfect-square"
 MATRIX = "/learn/mathematics/questions/what-does-it-mean-for-a-matrix-to-be-invertible"
 SORTING = "/learn/computer-science/questions/how-do-sorting-algorithms-compare"
@@ -157,7 +160,9 @@ def test_formulas_render_as_mathml_with_no_latex_left_on_screen(open_page, live_
     assert page.locator(".answer .math-fallback").count() == 0
 
 
-def test_article_with_display_and_inline_math_and_code_shows_all_three(open_page, live_server, site):
+def test_article_with_display_and_inline_math_and_code_shows_all_three(
+    open_page, live_server, site
+):
     page = open_page()
     page.goto(live_server.url + MOMENTUM)
     display = page.locator(".answer .math-display math[display=block]")
@@ -188,19 +193,27 @@ def test_formulas_are_exposed_as_math_to_assistive_technology(open_page, live_se
     assert len(math_nodes) == page.locator(".answer math").count() == 4
     # Each formula carries its symbols in the accessibility tree, not an empty box.
     names = " ".join(
-        n.get("name", {}).get("value", "") for n in nodes
+        n.get("name", {}).get("value", "")
+        for n in nodes
         if n.get("role", {}).get("value") in {"StaticText", "MathMLIdentifier", "MathMLOperator"}
     )
     # Chromium may name a single-letter identifier by its mathematical italic form (𝛽).
     assert ("β" in names or "𝛽" in names) and "∇" in names
 
 
-def test_wide_table_formula_and_code_scroll_inside_their_box_on_a_phone(open_page, live_server, site):
+def test_wide_table_formula_and_code_scroll_inside_their_box_on_a_phone(
+    open_page, live_server, site
+):
     page = open_page(width=360)
     page.goto(live_server.url + SORTING)
     overflow = page.evaluate(OVERFLOWING_ELEMENTS)
     assert overflow["scrollWidth"] <= overflow["width"], overflow
-    for selector in (".answer table", ".answer .math-display", ".answer pre", ".answer .math-inline"):
+    for selector in (
+        ".answer table",
+        ".answer .math-display",
+        ".answer pre",
+        ".answer .math-inline",
+    ):
         # The widest of each kind: an inline formula wider than the phone scrolls too.
         boxes = page.locator(selector)
         box = max(
@@ -222,9 +235,7 @@ def test_copy_button_copies_a_code_block(open_page, live_server, site):
     button.click()
     page.get_by_role("button", name="Copied").wait_for()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied == (
-        "velocity = beta * velocity + (1 - beta) * grad\nweights -= lr * velocity"
-    )
+    assert copied == ("velocity = beta * velocity + (1 - beta) * grad\nweights -= lr * velocity")
 
 
 # --- no script needed ------------------------------------------------------------------
@@ -243,7 +254,10 @@ def test_every_page_reads_with_javascript_off(open_page, live_server, site):
     page.get_by_role("searchbox", name="Search questions").fill("matrix")
     page.get_by_role("button", name="Search").click()
     page.wait_for_url(re.compile(r"/search\?q=matrix"))
-    assert page.get_by_role("link", name="What does it mean for a matrix to be invertible?").count() == 1
+    assert (
+        page.get_by_role("link", name="What does it mean for a matrix to be invertible?").count()
+        == 1
+    )
 
 
 def test_pagination_works_without_javascript(open_page, live_server, site, monkeypatch):
@@ -381,7 +395,9 @@ def test_search_box_in_the_header_is_labelled(open_page, live_server, site):
     assert page.get_by_role("main").count() == 1 and page.get_by_role("contentinfo").count() == 1
     crumbs = page.get_by_role("navigation", name="Breadcrumb").locator("li")
     assert crumbs.all_inner_texts() == [
-        "Learn", "Computer Science", "How do momentum-based optimizers update weights?"
+        "Learn",
+        "Computer Science",
+        "How do momentum-based optimizers update weights?",
     ]
     assert crumbs.last.locator("[aria-current=page]").count() == 1
 

@@ -1,4 +1,5 @@
 """Whole-page caching: fixed cost for repeat readers, invalidated by every kind of write."""
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -60,7 +61,9 @@ def test_an_import_refreshes_pages(client, sample_site, tmp_path):
     client.get(PAGE)
     source = FIXTURES / "learn" / "accounting-and-finance" / "what-is-the-accounting-equation.md"
     copy = tmp_path / "what-is-the-accounting-equation.md"
-    copy.write_text(source.read_text().replace("so every transaction", "so each imported transaction"))
+    copy.write_text(
+        source.read_text().replace("so every transaction", "so each imported transaction")
+    )
     assert import_paths([copy], workers=1).updated == 1
     assert "so each imported transaction" in client.get(PAGE).content.decode()
 

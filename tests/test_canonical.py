@@ -172,7 +172,11 @@ def test_deleting_the_canonical_copy_rechooses_one_among_the_rest(write_article)
 
     paths = [
         write_article(slug="shared", subject=subject, subject_name=name, id=7)
-        for subject, name in (("mathematics", "Mathematics"), ("physics", "Physics"), ("biology", "Biology"))
+        for subject, name in (
+            ("mathematics", "Mathematics"),
+            ("physics", "Physics"),
+            ("biology", "Biology"),
+        )
     ]
     import_paths(paths, workers=1)
     canonical = Article.objects.get(canonical__isnull=True)

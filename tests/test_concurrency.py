@@ -5,6 +5,7 @@ gunicorn. No request fails, nothing reports "database is locked", every editor's
 Everything runs in processes of its own, as in production: gunicorn serves readers and the
 editor over HTTP, ``manage.py import_articles`` writes beside it.
 """
+
 import http.cookiejar
 import os
 import shutil
@@ -19,7 +20,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 from django.db import connection

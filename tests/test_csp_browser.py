@@ -41,9 +41,11 @@ def page(browser):
     page.console_reports = []
     page.on(
         "console",
-        lambda message: page.console_reports.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            page.console_reports.append(message.text)
+            if "Content Security Policy" in message.text
+            else None
+        ),
     )
     page.on("pageerror", lambda error: page.console_reports.append(f"page error: {error}"))
     yield page

@@ -1,4 +1,5 @@
 """articles.dates: moment.js-style patterns."""
+
 import datetime
 
 import pytest

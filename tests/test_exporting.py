@@ -1,8 +1,8 @@
 """articles.exporting and export_articles: the lossless way back to files."""
+
 import shutil
 
 import pytest
-import yaml
 from django.core.management import call_command
 
 from articles.exporting import compare_with_sources, load_front_matter, to_text
@@ -17,10 +17,29 @@ def snapshot():
     """Everything an import writes, minus bookkeeping that records when and from where."""
     articles = sorted(
         Article.objects.values_list(
-            "subject__slug", "slug", "source_id", "title", "article_title", "question",
-            "answer", "answer_html", "date", "date_format", "post_on_text", "author",
-            "subject_name", "file_name", "seo_title", "seo_description", "seo_keywords",
-            "score", "no_index", "status", "extra_front_matter", "front_matter_keys", "body",
+            "subject__slug",
+            "slug",
+            "source_id",
+            "title",
+            "article_title",
+            "question",
+            "answer",
+            "answer_html",
+            "date",
+            "date_format",
+            "post_on_text",
+            "author",
+            "subject_name",
+            "file_name",
+            "seo_title",
+            "seo_description",
+            "seo_keywords",
+            "score",
+            "no_index",
+            "status",
+            "extra_front_matter",
+            "front_matter_keys",
+            "body",
         )
     )
     links = sorted(
@@ -55,7 +74,9 @@ def test_answers_are_re_encoded_with_backslash_n(sample_site):
     data = load_front_matter(text)
     assert "\n" not in data["answer"]
     assert "\\nabla L(\\theta)" in data["answer"]
-    assert data["answer"].startswith("Momentum keeps a running velocity of past gradients:\\n\\n$$\\nv_t")
+    assert data["answer"].startswith(
+        "Momentum keeps a running velocity of past gradients:\\n\\n$$\\nv_t"
+    )
 
 
 def test_import_export_import_leaves_the_database_unchanged(sample_site, tmp_path):

@@ -1,4 +1,5 @@
 """articles.frontmatter: bytes in, a record or one clear error out. No database."""
+
 import datetime
 
 import pytest
@@ -58,7 +59,7 @@ def test_parses_every_field_of_a_corpus_style_file():
     assert record.no_index is False
     # Folded scalars keep backslash-n as two characters: decoding is the renderer's job.
     assert record.answer_raw == "Line one.\\n\\nLine two with $q \\neq 0$."
-    assert [(l.position, l.url, l.source_id) for l in record.related] == [
+    assert [(link.position, link.url, link.source_id) for link in record.related] == [
         (1, "/learn/health-studies/questions/what-is-y", 64403)
     ]
 
@@ -91,7 +92,11 @@ def test_crlf_line_endings_are_accepted():
         (b"title: x\n", 1, "must start with a '---' line"),
         (b"---\ntitle: x\n", 1, "no closing '---'"),
         (b"---\ntitle: Derivatives: the chain rule\n---\n", 2, "invalid YAML"),
-        (b"---\nx: !!python/object/apply:os.getcwd []\n---\n", 2, "could not determine a constructor"),
+        (
+            b"---\nx: !!python/object/apply:os.getcwd []\n---\n",
+            2,
+            "could not determine a constructor",
+        ),
         (b"---\ntitle: caf\xe9\n---\n", 2, "not UTF-8"),
         (b"---\n- a list\n---\n", 2, "must be a map"),
     ],
@@ -156,14 +161,24 @@ def test_length_limits_match_the_models_columns():
     from articles.models import Article, RelatedLink
 
     article_fields = {
-        "title": "title", "article_title": "article_title", "question": "question",
-        "slug": "slug", "date_format": "date_format", "post_on_text": "post_on_text",
-        "author": "author", "subject": "subject_name", "file_name": "file_name",
+        "title": "title",
+        "article_title": "article_title",
+        "question": "question",
+        "slug": "slug",
+        "date_format": "date_format",
+        "post_on_text": "post_on_text",
+        "author": "author",
+        "subject": "subject_name",
+        "file_name": "file_name",
         "seo.title": "seo_title",
     }
     for key, field in article_fields.items():
         assert MAX_LENGTHS[key] == Article._meta.get_field(field).max_length, key
-    for key, field in {"related.title": "title", "related.subject": "subject_name", "related.url": "url"}.items():
+    for key, field in {
+        "related.title": "title",
+        "related.subject": "subject_name",
+        "related.url": "url",
+    }.items():
         assert MAX_LENGTHS[key] == RelatedLink._meta.get_field(field).max_length, key
 
 
@@ -171,9 +186,21 @@ def test_length_limits_match_the_models_columns():
     "old, new, words",
     [
         (b"id: 64438", b"id: 99999999999999999999", "'id' is too large for an id"),
-        (b"author: QuickTakes", b"author: " + b"a" * 201, "'author' is 201 characters long; the limit is 200"),
-        (b"  title: QuickTakes | Digital Media", b"  title: " + b"t" * 301, "'seo.title' is 301 characters long"),
-        (b"date_format: MMM DD, YYYY", b"date_format: " + b"D" * 51, "'date_format' is 51 characters long"),
+        (
+            b"author: QuickTakes",
+            b"author: " + b"a" * 201,
+            "'author' is 201 characters long; the limit is 200",
+        ),
+        (
+            b"  title: QuickTakes | Digital Media",
+            b"  title: " + b"t" * 301,
+            "'seo.title' is 301 characters long",
+        ),
+        (
+            b"date_format: MMM DD, YYYY",
+            b"date_format: " + b"D" * 51,
+            "'date_format' is 51 characters long",
+        ),
     ],
 )
 def test_values_too_large_for_their_column_are_refused_with_their_line(old, new, words):

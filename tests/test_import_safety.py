@@ -1,4 +1,5 @@
 """The grown-up import: incremental, conflict-safe, dry run, prune, archives, crash-safe."""
+
 import os
 import shutil
 import signal
@@ -159,7 +160,10 @@ def test_a_zip_archive_imports_and_prunes_like_a_folder(folder, tmp_path):
             zipped.write(path, path.relative_to(folder.parent).as_posix())
     report = import_paths([archive], workers=1)
     assert report.created == 12
-    assert Article.objects.get(slug=SQUARE.stem).source_path == f"{archive.resolve()}/learn/{SQUARE.as_posix()}"
+    assert (
+        Article.objects.get(slug=SQUARE.stem).source_path
+        == f"{archive.resolve()}/learn/{SQUARE.as_posix()}"
+    )
     assert import_paths([archive], workers=1).unchanged == 12
 
 
@@ -248,7 +252,11 @@ def test_an_import_killed_at_any_moment_completes_on_the_next_run(tmp_path):
     assert finished.returncode == 0, finished.stderr
     assert "0 failed" in finished.stdout
     assert count() == 300
-    links = _query(database_url, env, "SELECT COUNT(*), COUNT(DISTINCT article_id || '-' || position) FROM articles_relatedlink")
+    links = _query(
+        database_url,
+        env,
+        "SELECT COUNT(*), COUNT(DISTINCT article_id || '-' || position) FROM articles_relatedlink",
+    )
     assert links[0] == links[1] == 325  # 13 links in 12 fixtures, 25 copies of each file
 
 
@@ -259,7 +267,11 @@ def _query(database_url, env, sql):
         "print(*c.fetchone())"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], env={**env, "SQL": sql}, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        env={**env, "SQL": sql},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return [int(x) for x in out]
 

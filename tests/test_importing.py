@@ -1,4 +1,5 @@
 """articles.importing and the import_articles command: rows written, reports, errors."""
+
 import pytest
 
 from articles.importing import import_paths
@@ -7,7 +8,9 @@ from tests.conftest import FIXTURES, run_import
 
 pytestmark = pytest.mark.django_db
 
-SEED = "/learn/others/questions/what-is-the-focus-of-the-world-summit-on-the-information-society-wsis"
+SEED = (
+    "/learn/others/questions/what-is-the-focus-of-the-world-summit-on-the-information-society-wsis"
+)
 
 
 def test_sample_site_imports_every_fixture(sample_site):
@@ -28,7 +31,12 @@ def test_a_second_run_changes_nothing_and_says_so(sample_site):
 
 def test_subjects_file_sets_titles_order_and_listing(sample_site):
     listed = list(Subject.objects.listed().values_list("slug", flat=True))
-    assert listed == ["mathematics", "computer-science", "accounting-and-finance", "education-studies"]
+    assert listed == [
+        "mathematics",
+        "computer-science",
+        "accounting-and-finance",
+        "education-studies",
+    ]
     assert Subject.objects.get(slug="others").listed is False
 
 
@@ -56,9 +64,11 @@ def test_answers_are_decoded_and_rendered_on_import(sample_site):
 
 def test_related_links_resolve_including_forward_references(sample_site):
     # The chain-rule article (imported first) links to articles imported after it.
-    article = Article.objects.get(slug="how-do-you-differentiate-a-composite-function-with-the-chain-rule")
+    article = Article.objects.get(
+        slug="how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+    )
     links = list(article.related_links.order_by("position"))
-    assert [l.position for l in links] == [1, 2, 3]
+    assert [link.position for link in links] == [1, 2, 3]
     assert links[0].target.slug == "what-does-it-mean-for-a-matrix-to-be-invertible"
     assert links[1].target.slug == "how-do-momentum-based-optimizers-update-weights"
     assert links[2].target is None  # dangling: no such article
@@ -73,7 +83,12 @@ def test_dangling_links_are_kept_and_counted(sample_site):
 def test_a_link_resolves_when_its_target_arrives_in_a_later_run(db, write_article):
     first = write_article(
         slug="first",
-        related_article1={"id": 2, "title": "Second", "subject": "Mathematics", "url": "/learn/mathematics/questions/second"},
+        related_article1={
+            "id": 2,
+            "title": "Second",
+            "subject": "Mathematics",
+            "url": "/learn/mathematics/questions/second",
+        },
     )
     report = import_paths([first], workers=1)
     assert report.dangling_links == 1
@@ -85,7 +100,12 @@ def test_a_link_resolves_when_its_target_arrives_in_a_later_run(db, write_articl
 
 
 def test_a_changed_file_updates_its_article(sample_site, write_article, tmp_path):
-    path = write_article(slug="what-is-formative-assessment", subject="education-studies", subject_name="Education Studies", answer="A new answer.")
+    path = write_article(
+        slug="what-is-formative-assessment",
+        subject="education-studies",
+        subject_name="Education Studies",
+        answer="A new answer.",
+    )
     report = import_paths([path], workers=1)
     assert (report.created, report.updated) == (0, 1)
     article = Article.objects.get(slug="what-is-formative-assessment")
@@ -166,7 +186,9 @@ def test_worker_processes_give_the_same_rows_as_one_process(db, settings):
     original = importing.MIN_FILES_FOR_WORKERS
     importing.MIN_FILES_FOR_WORKERS = 1
     try:
-        report = import_paths([FIXTURES / "learn"], subjects_file=FIXTURES / "subjects.json", workers=2)
+        report = import_paths(
+            [FIXTURES / "learn"], subjects_file=FIXTURES / "subjects.json", workers=2
+        )
     finally:
         importing.MIN_FILES_FOR_WORKERS = original
     assert report.created == 12 and report.failed == 0
@@ -182,7 +204,12 @@ def test_saving_in_the_admin_path_renders_the_answer(sample_site):
 
 
 def test_the_seed_article_of_the_corpus_imports(corpus):
-    seed = corpus / "learn" / "digital-media" / "what-is-the-focus-of-the-world-summit-on-the-information-society-wsis.md"
+    seed = (
+        corpus
+        / "learn"
+        / "digital-media"
+        / "what-is-the-focus-of-the-world-summit-on-the-information-society-wsis.md"
+    )
     report = import_paths([seed], workers=1)
     assert report.created == 1
     article = Article.objects.get()

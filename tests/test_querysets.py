@@ -1,4 +1,5 @@
 """The one visibility rule: the queryset and the row predicate agree on every case."""
+
 import datetime
 
 import pytest

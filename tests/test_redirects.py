@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from articles.addresses import article_path
 from articles.importing import import_paths
 from articles.models import Article, Redirect, Subject
-from articles.addresses import article_path
 from articles.redirects import plan_redirects, record_moves
 from tests.conftest import FIXTURES
 

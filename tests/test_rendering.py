@@ -133,9 +133,7 @@ def test_paren_delimiters_make_inline_logic_formula():
 
 
 def test_aligned_becomes_two_row_table():
-    _, root = render_tree(
-        r"$$\begin{aligned} f(x) &= (x+1)^2 \\ &= x^2 + 2x + 1 \end{aligned}$$"
-    )
+    _, root = render_tree(r"$$\begin{aligned} f(x) &= (x+1)^2 \\ &= x^2 + 2x + 1 \end{aligned}$$")
     (table,) = root.find_all("mtable")
     assert len(table.find_all("mtr")) == 2
     assert "&" not in root.text()

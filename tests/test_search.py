@@ -1,4 +1,5 @@
 """Search: query parsing, ranking, snippets, keeping the index in step, the search page."""
+
 import re
 from datetime import date, timedelta
 from io import StringIO
@@ -156,6 +157,7 @@ def test_highlighted_escapes_everything_but_the_marks():
 
 
 # --- ranking ----------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_a_match_in_the_question_outranks_one_in_the_answer(maths):

@@ -1,6 +1,7 @@
 """Secure by default: production settings that pass Django's deploy check and refuse to
 start unsafe, security headers and a Content-Security-Policy on every answer, pages with no
 inline script or style, a 500 page that needs no database, and log-in throttling."""
+
 import importlib
 import os
 import subprocess
@@ -144,9 +145,7 @@ def test_https_answers_carry_a_preloadable_hsts_header(production, sample_site):
     client, https = production
     response = client.get("/learn", **https)
     assert response.status_code == 200
-    assert response["Strict-Transport-Security"] == (
-        "max-age=31536000; includeSubDomains; preload"
-    )
+    assert response["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains; preload")
     assert "upgrade-insecure-requests" in response["Content-Security-Policy"]
 
 
@@ -193,7 +192,7 @@ def test_every_answer_carries_the_security_headers(client, sample_site, url):
 
 @pytest.mark.parametrize("url", PAGE_KINDS)
 def test_every_answer_carries_a_strict_content_security_policy(client, sample_site, url):
-    for attempt in ("first", "cached"):
+    for _attempt in ("first", "cached"):
         policy = client.get(url)["Content-Security-Policy"]
         directives = {
             part.split()[0]: part.split()[1:] for part in policy.split(";") if part.strip()

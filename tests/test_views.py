@@ -1,4 +1,5 @@
 """Public pages: content readers get and the SQL each page costs."""
+
 import datetime
 import re
 from html import unescape
@@ -12,7 +13,9 @@ from articles.models import Article, Subject
 
 pytestmark = pytest.mark.django_db
 
-CHAIN_RULE = "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+CHAIN_RULE = (
+    "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+)
 
 
 def text_of(response):
@@ -38,7 +41,15 @@ def test_index_lists_listed_subjects_in_order_with_counts(client, sample_site):
     response = client.get("/learn")
     assert response.status_code == 200
     text = text_of(response)
-    order = [text.index(t) for t in ("Mathematics 3 questions", "Computer Science 3 questions", "Accounting and Finance 2 questions", "Education Studies 3 questions")]
+    order = [
+        text.index(t)
+        for t in (
+            "Mathematics 3 questions",
+            "Computer Science 3 questions",
+            "Accounting and Finance 2 questions",
+            "Education Studies 3 questions",
+        )
+    ]
     assert order == sorted(order)
     assert "Others" not in text  # unlisted
 
@@ -77,8 +88,14 @@ def test_article_page_reads_right(client, sample_site):
     html = response.content.decode()
     assert "<h1>How do you differentiate a composite function with the chain rule?</h1>" in html
     assert "Posted on Nov 29, 2024" in text_of(response)
-    assert "<title>How do you differentiate a composite function with the chain rule? | Mathematics | QuickTakes Learn</title>" in html
-    assert '<meta name="description" content="A short answer to: How do you differentiate a composite function with the chain rule?">' in html
+    assert (
+        "<title>How do you differentiate a composite function with the chain rule? | Mathematics | QuickTakes Learn</title>"
+        in html
+    )
+    assert (
+        '<meta name="description" content="A short answer to: How do you differentiate a composite function with the chain rule?">'
+        in html
+    )
     assert '<meta name="keywords" content="how, do, you, differentiate, a">' in html
     assert 'href="/learn/mathematics"' in html
     assert 'name="robots"' not in html
@@ -86,9 +103,15 @@ def test_article_page_reads_right(client, sample_site):
 
 def test_related_questions_link_where_the_target_exists(client, sample_site):
     html = client.get(CHAIN_RULE).content.decode()
-    related = html[html.index("Related questions"):]
-    assert 'href="/learn/mathematics/questions/what-does-it-mean-for-a-matrix-to-be-invertible"' in related
-    assert 'href="/learn/computer-science/questions/how-do-momentum-based-optimizers-update-weights"' in related
+    related = html[html.index("Related questions") :]
+    assert (
+        'href="/learn/mathematics/questions/what-does-it-mean-for-a-matrix-to-be-invertible"'
+        in related
+    )
+    assert (
+        'href="/learn/computer-science/questions/how-do-momentum-based-optimizers-update-weights"'
+        in related
+    )
     assert '<span class="related__missing">What is a limit in calculus?</span>' in related
 
 
@@ -113,7 +136,9 @@ def test_related_link_to_a_scheduled_article_is_text_until_its_time(client, samp
 
 def test_no_index_article_and_unlisted_subject_are_noindex(client, sample_site):
     no_index = client.get("/learn/education-studies/questions/what-was-the-old-curriculum-draft")
-    unlisted = client.get("/learn/others/questions/what-is-the-focus-of-the-world-summit-on-the-information-society-wsis")
+    unlisted = client.get(
+        "/learn/others/questions/what-is-the-focus-of-the-world-summit-on-the-information-society-wsis"
+    )
     assert '<meta name="robots" content="noindex">' in no_index.content.decode()
     assert '<meta name="robots" content="noindex">' in unlisted.content.decode()
     assert '<meta name="robots" content="noindex">' in client.get("/learn/others").content.decode()
@@ -121,7 +146,12 @@ def test_no_index_article_and_unlisted_subject_are_noindex(client, sample_site):
 
 @pytest.mark.parametrize(
     "path",
-    ["/learn/no-such-subject", "/learn/mathematics/questions/no-such-question", "/learn/no-such/questions/x", "/nowhere"],
+    [
+        "/learn/no-such-subject",
+        "/learn/mathematics/questions/no-such-question",
+        "/learn/no-such/questions/x",
+        "/nowhere",
+    ],
 )
 def test_unknown_pages_get_the_sites_404(client, sample_site, path):
     response = client.get(path)
@@ -147,7 +177,12 @@ def test_trailing_slash_answers_301_to_the_canonical_path(client, path, location
 
 def test_drafts_are_not_served(client, sample_site):
     Article.objects.filter(slug="what-is-the-accounting-equation").update(status="draft")
-    assert client.get("/learn/accounting-and-finance/questions/what-is-the-accounting-equation").status_code == 404
+    assert (
+        client.get(
+            "/learn/accounting-and-finance/questions/what-is-the-accounting-equation"
+        ).status_code
+        == 404
+    )
     assert "accounting equation" not in client.get("/learn/accounting-and-finance").content.decode()
 
 

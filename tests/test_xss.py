@@ -3,7 +3,9 @@ imported, then read back from every page kind, the admin, the feeds, the sitemap
 JSON-LD. Each must show the string as text (where it is shown at all) and nothing it could
 run: no script but the site's own files and JSON-LD data, no event handler attribute, no
 javascript: address, no element an attack brings (iframe, object, img from elsewhere)."""
+
 import json
+import operator
 import re
 from html.parser import HTMLParser
 from xml.etree import ElementTree
@@ -14,7 +16,7 @@ import yaml
 from articles import search
 from articles.frontmatter import parse_bytes
 from articles.importing import import_paths
-from articles.models import Article, RelatedLink, Subject
+from articles.models import Article, RelatedLink
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +67,7 @@ FIELDS = {
 
 #: field -> its value in the parsed record (articles.frontmatter.ArticleRecord).
 READ_BACK = {
-    **{name: (lambda name: lambda r: getattr(r, name))(name) for name in FIELDS},
+    **{name: operator.attrgetter(name) for name in FIELDS},
     "answer": lambda r: r.answer_raw,
     "related_title": lambda r: r.related[0].title,
     "related_url": lambda r: r.related[0].url,
@@ -396,4 +398,3 @@ def test_sitemaps_list_only_site_addresses(client, attacked):
     assert expected <= set(locations)
     pattern = re.compile(rf"^{re.escape(SITE_URL)}/learn(/[a-z0-9-]+(/questions/[a-z0-9-]+)?)?$")
     assert all(pattern.match(location) for location in locations), locations
-

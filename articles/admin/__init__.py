@@ -6,6 +6,7 @@ admin site. Rendering belongs to articles.rendering and redirects for moved arti
 Article.save(): every change here goes through ``save()``, never ``update()``. Built for the
 whole corpus loaded: a changelist load runs no full-table COUNT(*) and no DISTINCT.
 """
+
 import reversion
 from django.contrib import admin
 

@@ -3,6 +3,7 @@ subject) as ArticleActionsMixin: methods, not action functions, since they log, 
 and render through the ModelAdmin they are mixed into. Every change goes through
 Article.save(), never update(); this module does not import the ModelAdmin modules.
 """
+
 import reversion
 from django.contrib import admin, messages
 from django.utils import timezone

@@ -4,6 +4,7 @@ list with its reports and search by question, slug, source id or public address.
 Bulk actions, history and the extra pages live in their own modules and are mixed in or
 called from here; every save goes through Article.save(), never update().
 """
+
 import re
 
 from django.contrib import admin
@@ -144,12 +145,8 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
     def get_search_results(self, request, queryset, search_term):
         address = ADDRESS.fullmatch(search_term.strip())
         if address:
-            return queryset.filter(
-                subject__slug=address["subject"], slug=address["slug"]
-            ), False
-        results, may_have_duplicates = super().get_search_results(
-            request, queryset, search_term
-        )
+            return queryset.filter(subject__slug=address["subject"], slug=address["slug"]), False
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if term.isdigit() and len(term) <= 18:
             results = results | queryset.filter(source_id=int(term))

@@ -4,6 +4,7 @@ label of what readers get, shown in the list, the form and the related links inl
 Changelist filters: each choice's query is bounded; none lists values from the table.
 They only narrow a queryset and never write.
 """
+
 from django.contrib import admin
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Length
@@ -15,7 +16,7 @@ from articles.models import Article, RelatedLink
 
 
 def visibility(article):
-    """"Live", "Draft" or "Scheduled for <time>": what readers get, by the rule of
+    """ "Live", "Draft" or "Scheduled for <time>": what readers get, by the rule of
     articles.querysets (``Article.is_published``)."""
     if article.is_published:
         return "Live"

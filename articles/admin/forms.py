@@ -4,6 +4,7 @@ the subject chosen for the move-to-subject bulk action.
 Forms validate and shape what editors submit; saving, history and redirects are left to
 the ModelAdmins and Article.save().
 """
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -36,7 +37,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     class Meta:
         model = Article
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 - ArticleAdmin's fieldsets choose what is shown
         field_classes = {
             name: TextAsWrittenField
             for name in ("answer", "body", "seo_description", "seo_keywords")

@@ -4,6 +4,7 @@ for recovery, and the "what changed" summary shown on an article's revert page.
 Writes django-reversion's versions; a revert or recovery restores one article's related
 links and saves the article through its change form, like any edit.
 """
+
 import difflib
 from dataclasses import dataclass
 
@@ -258,9 +259,7 @@ class ArticleHistoryMixin(HistoryMixin):
     def recover_view(self, request, version_id, extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        version = get_object_or_404(
-            Version.objects.get_for_model(self.model), pk=version_id
-        )
+        version = get_object_or_404(Version.objects.get_for_model(self.model), pk=version_id)
         context = {"title": f"Recover {version.object_repr}", "recover": True}
         template = self.recover_form_template or self._reversion_get_template_list(
             "recover_form.html"
@@ -278,9 +277,7 @@ class ArticleHistoryMixin(HistoryMixin):
                     # Looking changes nothing: no signal may report a change.
                     with mute_signals(pre_save, post_save, pre_delete, post_delete):
                         restore_article_version(version, article_fields=True)
-                        response = self.changeform_view(
-                            request, object_id, request.path, context
-                        )
+                        response = self.changeform_view(request, object_id, request.path, context)
                         response.template_name = template
                         response.render()
                     raise _Undo(response)

@@ -4,6 +4,7 @@ the article changelist that reads only the columns it shows.
 Owns pagination and the changelist's queryset only; filters, search and ordering stay on
 the ModelAdmins and in articles.admin.filters.
 """
+
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
@@ -71,7 +72,13 @@ class ArticleChangeList(ChangeList):
     the bulk of a row (up to 16 KB) and a page holds 50 rows."""
 
     LIST_COLUMNS = (
-        "question", "subject", "date", "status", "publish_at", "no_index", "updated",
+        "question",
+        "subject",
+        "date",
+        "status",
+        "publish_at",
+        "no_index",
+        "updated",
     )
 
     def get_queryset(self, request, exclude_parameters=None):

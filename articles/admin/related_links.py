@@ -4,6 +4,7 @@ what readers get from it) and the links' own admin pages.
 Validation lives in articles.admin.forms; the inline's rows are saved, in order, by
 ArticleAdmin.save_formset, not here.
 """
+
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.urls import reverse

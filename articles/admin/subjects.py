@@ -4,6 +4,7 @@ published counts taken by indexed subqueries.
 Changing a slug moves every article in the subject; the redirects are written by
 Subject.save(), not here.
 """
+
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.db.models import Count, IntegerField, OuterRef, Subquery

@@ -2,6 +2,7 @@
 of the bulk action. Rendering stays in articles.rendering; nothing here writes to the
 database (the move itself is made in articles.admin.actions, through Article.save()).
 """
+
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse

@@ -3,6 +3,7 @@ inputs that count characters against the SEO limits defined here.
 
 Widgets only display (the preview through articles.rendering); validation is the forms' job.
 """
+
 from django import forms
 from django.urls import reverse
 from django.utils.html import format_html
@@ -36,8 +37,12 @@ class AnswerEditor(forms.Textarea):
     def render(self, name, value, attrs=None, renderer=None):
         attrs = {**(attrs or {})}
         pane_id = f"{attrs.get('id', 'id_' + name)}_preview"
-        attrs.update({"data-preview-url": reverse("admin:articles_article_preview"),
-                      "data-preview-pane": pane_id})
+        attrs.update(
+            {
+                "data-preview-url": reverse("admin:articles_article_preview"),
+                "data-preview-pane": pane_id,
+            }
+        )
         source = value or ""
         if source == self.rendered_source:
             html = self.rendered_html

@@ -5,8 +5,8 @@ It decides nothing about an article itself: that comes from plan.plan_batch.
 
 from __future__ import annotations
 
-from django.db.models import F
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from articles import changes

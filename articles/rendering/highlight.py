@@ -41,9 +41,7 @@ class FencePreprocessor(Preprocessor):
             ]
             options = dict(config)
             options.pop("pygments_style", None)
-            code = CodeHilite("\n".join(body) + "\n", lang=lang, **options).hilite(
-                shebang=False
-            )
+            code = CodeHilite("\n".join(body) + "\n", lang=lang, **options).hilite(shebang=False)
             out.append(text[pos : span.start])
             out.append(f"\n{indent}{self.md.htmlStash.store(code)}\n")
             pos = span.end

@@ -125,9 +125,7 @@ def scan(text: str) -> list[Span]:
             elif tok in ("\\(", "\\["):
                 close = text.find("\\)" if tok == "\\(" else "\\]", i + 2, limit)
                 if close != -1 and text[i + 2 : close].strip():
-                    spans.append(
-                        Span("math", i, close + 2, tok == "\\[", i + 2, close)
-                    )
+                    spans.append(Span("math", i, close + 2, tok == "\\[", i + 2, close))
                     i = close + 2
                 else:
                     i += 2
@@ -241,9 +239,7 @@ def _chem_species(token: str) -> str:
 def _chem(m: re.Match) -> str:
     """A small subset of mhchem's \\ce{} (41 corpus uses: formulas, charges, states,
     arrows), which latex2mathml lacks."""
-    return " ".join(
-        _CE_ARROWS.get(token) or _chem_species(token) for token in m.group(1).split()
-    )
+    return " ".join(_CE_ARROWS.get(token) or _chem_species(token) for token in m.group(1).split())
 
 
 def _prepare_latex(latex: str, display: bool) -> str:

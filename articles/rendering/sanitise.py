@@ -9,9 +9,32 @@ import nh3
 
 ALLOWED_TAGS = frozenset(
     {
-        "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
-        "strong", "em", "code", "pre", "div", "span", "a", "ul", "ol", "li",
-        "table", "thead", "tbody", "tr", "th", "td",
+        "p",
+        "br",
+        "hr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "strong",
+        "em",
+        "code",
+        "pre",
+        "div",
+        "span",
+        "a",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
     }
 )
 ALLOWED_ATTRIBUTES = {

@@ -1,5 +1,6 @@
 """``manage.py backup [PATH]``: a consistent copy of the database, taken while the site
 serves. A thin wrapper over articles.backups."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import Client, override_settings
 
-from articles.models import Article, Redirect
 from articles.addresses import article_path
+from articles.models import Article, Redirect
 from articles.redirects import MovedFileError, load_moved_file
 
 SITEMAP_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -186,7 +186,8 @@ class Command(BaseCommand):
             if page.status_code != 200 or not target:
                 bad += 1
                 self.fail(
-                    f"{copy.get_absolute_url()} answered {page.status_code} without a canonical link"
+                    f"{copy.get_absolute_url()} answered {page.status_code} "
+                    "without a canonical link"
                 )
                 continue
             landing = self.get(_path(target[1]))

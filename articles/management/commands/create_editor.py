@@ -3,6 +3,7 @@
 Creates the user when it does not exist, asking for a password unless ``--no-input``; an
 existing user keeps its password. It never grants superuser status.
 """
+
 import getpass
 
 from django.contrib.auth import get_user_model
@@ -33,7 +34,9 @@ class Command(BaseCommand):
         try:
             group = Group.objects.get(name=GROUP_NAME)
         except Group.DoesNotExist:
-            raise CommandError("The Editors group is missing: run `manage.py migrate` first.")
+            raise CommandError(
+                "The Editors group is missing: run `manage.py migrate` first."
+            ) from None
         User = get_user_model()
         user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
         created = user is None

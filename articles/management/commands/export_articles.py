@@ -1,4 +1,5 @@
 """``manage.py export_articles OUTDIR [--subject S]``: a thin wrapper over articles.exporting."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from articles.exporting import compare_with_sources, export_articles

@@ -1,4 +1,5 @@
 """``manage.py import_articles PATH [PATH ...]``: a thin wrapper over articles.importing."""
+
 import sys
 import time
 

@@ -3,6 +3,7 @@
 Saves, imports and deletes keep the index in step by themselves; this repairs it after
 changes made behind Django's back (raw SQL, ``QuerySet.update`` of text fields, a restore).
 """
+
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 

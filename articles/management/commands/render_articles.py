@@ -1,4 +1,5 @@
 """``manage.py render_articles``: re-render stored answer HTML that is stale."""
+
 import sys
 import time
 

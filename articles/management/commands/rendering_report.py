@@ -49,9 +49,7 @@ def visible_math(fragment: str) -> list[str]:
     found += [text[max(0, m.start() - 20) : m.end() + 20] for m in _TOUCHING.finditer(text)]
     text = text.replace("\x00", " ")
     found += [
-        f"${m.group(1)}$"
-        for m in _DOLLAR_MATH.finditer(text)
-        if _LATEX_SIGN.search(m.group(1))
+        f"${m.group(1)}$" for m in _DOLLAR_MATH.finditer(text) if _LATEX_SIGN.search(m.group(1))
     ]
     return found
 
@@ -116,8 +114,7 @@ class Command(BaseCommand):
         write(f"files:                    {len(rows)} ({len(errors)} unreadable)")
         write(f"formulas converted:       {display + inline} ({display} display, {inline} inline)")
         write(
-            f"formulas as source:       {sum(r['fallbacks'] for r in ok)}"
-            f" in {len(fell_back)} files"
+            f"formulas as source:       {sum(r['fallbacks'] for r in ok)} in {len(fell_back)} files"
         )
         write(f"answers with visible math: {len(offending)} (goal 0)")
         write(f"render time per article:  mean {statistics.fmean(times):.2f} ms, p95 {p95:.2f} ms")

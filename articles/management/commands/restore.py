@@ -1,5 +1,6 @@
 """``manage.py restore PATH``: replace everything in the database with a backup made by
 ``manage.py backup``. A thin wrapper over articles.backups."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 

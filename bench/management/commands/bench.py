@@ -7,6 +7,7 @@ gunicorn and loads it with wrk: cached and uncached article pages next to a stat
 of the same size served by whitenoise. Hugo builds the same files in the same run.
 Figures are printed; nothing here decides pass or fail.
 """
+
 import argparse
 import http.cookiejar
 import json
@@ -137,11 +138,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--databases", default="sqlite,postgresql", help="Comma-separated: sqlite, postgresql."
         )
-        parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL database to (re)create.")
+        parser.add_argument(
+            "--pg-url", default=DEFAULT_PG_URL, help="PostgreSQL database to (re)create."
+        )
         parser.add_argument("--hugo-site", default=str(DEFAULT_HUGO_SITE))
         parser.add_argument("--load-seconds", type=int, default=10, help="wrk duration per target.")
         parser.add_argument("--connections", type=int, default=16, help="wrk connections.")
-        parser.add_argument("--skip-import", action="store_true", help="Reuse the databases as they are.")
+        parser.add_argument(
+            "--skip-import", action="store_true", help="Reuse the databases as they are."
+        )
         parser.add_argument("--skip-load", action="store_true", help="No gunicorn/wrk phase.")
         parser.add_argument(
             "--redis-url",
@@ -186,7 +191,6 @@ class Command(BaseCommand):
     def env_for(self, url, **extra):
         return {**os.environ, "DATABASE_URL": url, "DEBUG": "0", **extra}
 
-
     def recreate(self, vendor, url):
         if vendor == "sqlite":
             path = Path(url.removeprefix("sqlite:///"))
@@ -218,14 +222,20 @@ class Command(BaseCommand):
             self.stderr.write("   first import ...")
             seconds, peak, out = run_timed(command, env=env)
             figures["first_import"] = {
-                "seconds": seconds, "files": files, "files_per_s": files / seconds,
-                "peak_mb": peak, "summary": out.strip().splitlines()[-1],
+                "seconds": seconds,
+                "files": files,
+                "files_per_s": files / seconds,
+                "peak_mb": peak,
+                "summary": out.strip().splitlines()[-1],
             }
             self.stderr.write("   re-import ...")
             seconds, peak, out = run_timed(command, env=env)
             figures["reimport"] = {
-                "seconds": seconds, "files": files, "files_per_s": files / seconds,
-                "peak_mb": peak, "summary": out.strip().splitlines()[-1],
+                "seconds": seconds,
+                "files": files,
+                "files_per_s": files / seconds,
+                "peak_mb": peak,
+                "summary": out.strip().splitlines()[-1],
             }
             moved = corpus / "moved-questions.json"
             if moved.is_file():
@@ -274,7 +284,9 @@ class Command(BaseCommand):
         try:
             for name, cache_seconds in (("cached", "600"), ("uncached", "0")):
                 port = free_port()
-                servers[name] = self.start_gunicorn(port, {**env, "PAGE_CACHE_SECONDS": cache_seconds})
+                servers[name] = self.start_gunicorn(
+                    port, {**env, "PAGE_CACHE_SECONDS": cache_seconds}
+                )
                 figures[f"port_{name}"] = port
             body = self.fetch(figures["port_cached"], article)
             # A static file of the same size, served by whitenoise from the same server.
@@ -309,20 +321,33 @@ class Command(BaseCommand):
             "print(a.get_absolute_url())"
         )
         out = subprocess.run(
-            [sys.executable, "-c", code], env=self.env_for(url), cwd=PROJECT_ROOT,
-            capture_output=True, text=True, check=True,
+            [sys.executable, "-c", code],
+            env=self.env_for(url),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return out.stdout.strip()
 
     def start_gunicorn(self, port, env):
         command = [
-            sys.executable, "-m", "gunicorn", "-c", "python:quicktakes.gunicorn",
-            "--bind", f"127.0.0.1:{port}", "quicktakes.wsgi",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:quicktakes.gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "quicktakes.wsgi",
         ]
         log = tempfile.TemporaryFile()
         process = subprocess.Popen(
-            command, env={**env, "ALLOWED_HOSTS": "127.0.0.1,localhost"}, cwd=PROJECT_ROOT,
-            stdout=log, stderr=subprocess.STDOUT,
+            command,
+            env={**env, "ALLOWED_HOSTS": "127.0.0.1,localhost"},
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and process.poll() is None:
@@ -343,8 +368,12 @@ class Command(BaseCommand):
         # Warm up (fills the page cache and the workers' connections), then measure.
         self.fetch(port, path)
         command = [
-            wrk, "-t2", f"-c{options['connections']}", f"-d{options['load_seconds']}s",
-            "--latency", f"http://127.0.0.1:{port}{path}",
+            wrk,
+            "-t2",
+            f"-c{options['connections']}",
+            f"-d{options['load_seconds']}s",
+            "--latency",
+            f"http://127.0.0.1:{port}{path}",
         ]
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         return parse_wrk(out)
@@ -367,7 +396,14 @@ class Command(BaseCommand):
         )
         password = "bench-" + os.urandom(8).hex()
         run_timed(
-            self.manage("createsuperuser", "--noinput", "--username", "bench", "--email", "bench@example.invalid"),
+            self.manage(
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                "bench",
+                "--email",
+                "bench@example.invalid",
+            ),
             env={**env, "DJANGO_SUPERUSER_PASSWORD": password},
         )
         article = self.pick_article(url)
@@ -380,9 +416,16 @@ class Command(BaseCommand):
             if wrk:
                 runs = [
                     subprocess.Popen(
-                        [wrk, "-t1", f"-c{options['connections'] // 2}", f"-d{options['load_seconds']}s",
-                         "--latency", f"http://127.0.0.1:{port}{article}"],
-                        stdout=subprocess.PIPE, text=True,
+                        [
+                            wrk,
+                            "-t1",
+                            f"-c{options['connections'] // 2}",
+                            f"-d{options['load_seconds']}s",
+                            "--latency",
+                            f"http://127.0.0.1:{port}{article}",
+                        ],
+                        stdout=subprocess.PIPE,
+                        text=True,
                     )
                     for port in ports
                 ]
@@ -412,8 +455,12 @@ class Command(BaseCommand):
             "print(Article.objects.get(subject__slug=subject, slug=slug).pk)"
         )
         out = subprocess.run(
-            [sys.executable, "-c", code, path], env=self.env_for(url), cwd=PROJECT_ROOT,
-            capture_output=True, text=True, check=True,
+            [sys.executable, "-c", code, path],
+            env=self.env_for(url),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         return int(out.stdout.strip())
 
@@ -602,9 +649,7 @@ def measure_pages(samples=60):
         Subject.objects.annotate(n=Count("articles")).order_by("-n").values_list("slug", "n")[0]
     )
     last_page = max(1, -(-largest[1] // 20))
-    articles = list(
-        Article.objects.published().select_related("subject").order_by("?")[:samples]
-    )
+    articles = list(Article.objects.published().select_related("subject").order_by("?")[:samples])
     words = [a.question.split()[2:6] for a in articles[:20]]
     pages = {
         "article": [a.get_absolute_url() for a in articles],

@@ -3,6 +3,7 @@
 Each query is four content words of one published article's question (a seeded sample);
 a query succeeds when that article is among the first three results. Reads only.
 """
+
 import random
 import re
 import statistics

@@ -5,6 +5,7 @@ serves compressed, hashed files and GZipMiddleware compresses pages), runs Light
 npm in Debian's Chromium, prints the four category scores and the page's weight, and fails
 when a score is under the targets. Needs Node.js and npm; CI does not run it.
 """
+
 import json
 import os
 import shutil
@@ -45,7 +46,7 @@ def pick_article():
     content: math, code and a table if one has all three, else fewer. Raises CommandError
     when there is none."""
     articles = Article.objects.published().filter(subject__listed=True, no_index=False)
-    wanted = ('<math', 'class="highlight"', "<table")
+    wanted = ("<math", 'class="highlight"', "<table")
     for count in range(len(wanted), -1, -1):
         queryset = articles
         for marker in wanted[:count]:
@@ -64,7 +65,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "path", nargs="?",
+            "path",
+            nargs="?",
             help="Page to audit, e.g. /learn/<subject>/questions/<slug> (default: an "
             "article with math, code and a table, or the nearest one).",
         )
@@ -73,12 +75,15 @@ class Command(BaseCommand):
             help="Audit an already running server at this URL instead of starting gunicorn.",
         )
         parser.add_argument(
-            "--form-factor", choices=("mobile", "desktop"), default="mobile",
+            "--form-factor",
+            choices=("mobile", "desktop"),
+            default="mobile",
             help="Lighthouse's emulation: mobile (default, with its slow-4G throttling) or "
             "desktop.",
         )
         parser.add_argument(
-            "--output-dir", default=str(PROJECT_ROOT / "test-artifacts" / "lighthouse"),
+            "--output-dir",
+            default=str(PROJECT_ROOT / "test-artifacts" / "lighthouse"),
             help="Where the JSON report is written (default: test-artifacts/lighthouse).",
         )
         parser.add_argument(
@@ -104,7 +109,9 @@ class Command(BaseCommand):
                     server, base_url = self.start_server(Path(workdir))
                 url = base_url + path
                 self.warm_up(url)
-                self.stderr.write(f"Lighthouse {LIGHTHOUSE} ({options['form_factor']}) on {url} ...")
+                self.stderr.write(
+                    f"Lighthouse {LIGHTHOUSE} ({options['form_factor']}) on {url} ..."
+                )
                 self.run_lighthouse(url, report_path, options["form_factor"])
             finally:
                 if server is not None:
@@ -135,17 +142,29 @@ class Command(BaseCommand):
         manage = [sys.executable, str(PROJECT_ROOT / "manage.py")]
         collected = subprocess.run(
             [*manage, "collectstatic", "--noinput", "-v0"],
-            env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
         )
         if collected.returncode:
             raise CommandError(f"collectstatic failed:\n{collected.stderr[-2000:]}")
         log = open(workdir / "gunicorn.log", "w+")
         server = subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn", "-c", "python:quicktakes.gunicorn",
-                "--bind", f"127.0.0.1:{port}", "quicktakes.wsgi",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:quicktakes.gunicorn",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "quicktakes.wsgi",
             ],
-            env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -170,16 +189,24 @@ class Command(BaseCommand):
 
     def run_lighthouse(self, url, report_path, form_factor):
         command = [
-            "npx", "--yes", LIGHTHOUSE, url,
-            "--output=json", f"--output-path={report_path}", "--quiet",
+            "npx",
+            "--yes",
+            LIGHTHOUSE,
+            url,
+            "--output=json",
+            f"--output-path={report_path}",
+            "--quiet",
             f"--only-categories={','.join(CATEGORIES)}",
             f"--chrome-flags={CHROME_FLAGS}",
         ]
         if form_factor == "desktop":
             command.append("--preset=desktop")
         result = subprocess.run(
-            command, env={**os.environ, "CHROME_PATH": CHROME_PATH},
-            capture_output=True, text=True, timeout=600,
+            command,
+            env={**os.environ, "CHROME_PATH": CHROME_PATH},
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if result.returncode or not report_path.exists():
             raise CommandError(f"Lighthouse failed:\n{result.stderr[-3000:]}")
@@ -192,8 +219,12 @@ class Command(BaseCommand):
         for name in CATEGORIES:
             write(f"  {name:<15} {scores[name]:>3}  (target {TARGETS[name]})")
         audits = report["audits"]
-        for audit in ("first-contentful-paint", "largest-contentful-paint",
-                      "total-blocking-time", "cumulative-layout-shift"):
+        for audit in (
+            "first-contentful-paint",
+            "largest-contentful-paint",
+            "total-blocking-time",
+            "cumulative-layout-shift",
+        ):
             write(f"  {audits[audit]['title']:<26} {audits[audit]['displayValue']}")
         requests = audits["network-requests"]["details"]["items"]
         total = 0
@@ -211,7 +242,8 @@ class Command(BaseCommand):
             failed = [
                 audits[ref["id"]]["title"]
                 for ref in report["categories"][name]["auditRefs"]
-                if ref["weight"] and audits[ref["id"]]["score"] is not None
+                if ref["weight"]
+                and audits[ref["id"]]["score"] is not None
                 and audits[ref["id"]]["score"] < 1
             ]
             if failed:

@@ -3,6 +3,7 @@ DATABASE_URL names, over a mix of real addresses (articles, subject pages, the i
 searches) read from that database. Prints throughput, latency percentiles and errors; fails
 when any request failed. Reads the database, never writes it.
 """
+
 import json
 import os
 import random
