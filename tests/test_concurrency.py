@@ -347,11 +347,13 @@ def test_an_import_readers_and_an_editor_at_once_lose_nothing(site, tmp_path):
 
 def test_an_editors_save_between_the_imports_read_and_write_is_kept(tmp_path, monkeypatch):
     """The narrowest race: the editor saves an article after the import has read it and
-    before the import writes it. The editor's answer must stay."""
+    before the import writes it. Neither change is lost silently: the editor's save waits
+    for the import's row lock, then is refused (it started from the version before the
+    import's), and the import's version stays."""
     if connection.vendor == "sqlite":
         pytest.skip("SQLite: the import holds the write lock from its read to its write")
     from articles import importing
-    from articles.models import Article
+    from articles.models import Article, StaleVersion
 
     subject, slug = CONTESTED
     folder = tmp_path / "learn"
@@ -365,11 +367,17 @@ def test_an_editors_save_between_the_imports_read_and_write_is_kept(tmp_path, mo
     article_id = Article.objects.get(subject__slug=subject, slug=slug).pk
     decide = Article.edited_since_import.fget
 
+    refusals = []
+
     def editor_saves():
         article = Article.objects.get(pk=article_id)
         article.answer = "The editor's answer."
-        article.save()
-        connection.close()
+        try:
+            article.save()
+        except StaleVersion as refusal:
+            refusals.append(refusal)
+        finally:
+            connection.close()
 
     def editor_saves_meanwhile(article):
         if article.pk == article_id:
@@ -385,4 +393,8 @@ def test_an_editors_save_between_the_imports_read_and_write_is_kept(tmp_path, mo
     importing.import_paths([folder], workers=1)
     for editor in decide_later:
         editor.join(timeout=30)
-    assert Article.objects.get(pk=article_id).answer == "The editor's answer."
+    assert decide_later, "the editor did not save between the import's read and write"
+    stored = Article.objects.get(pk=article_id)
+    assert stored.answer.startswith("Changed file.")
+    assert len(refusals) == 1
+    assert (refusals[0].started_from, refusals[0].stored) == (1, 2) and stored.version == 2
