@@ -16,6 +16,7 @@ class ArticlesConfig(AppConfig):
 
     def ready(self):
         from articles import changes
+        from quicktakes import checks  # noqa: F401 (registers the deploy checks)
 
         changes.connect()
         post_migrate.connect(_after_migrate, sender=self, dispatch_uid="articles.search.triggers")

@@ -7,18 +7,24 @@ cache. Only anonymous GETs answered 200 are cached; staff always get fresh pages
 """
 
 import hashlib
+import re
 import time
 from functools import wraps
+from importlib import import_module
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect, QueryDict
+from django.urls import Resolver404, resolve
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
 VERSION_KEY = "articles:content-version"
-CACHEABLE_PARAMETERS = {"page", "p"}  # subject pages' page, sitemaps' p
+#: A page number as written in a canonical address: 2, 3, ... (page 1 has none).
+_PAGE_NUMBER_RE = re.compile(r"[1-9][0-9]{0,8}")
 
 
 def content_version():
@@ -42,15 +48,73 @@ def bump_content_version():
     transaction.on_commit(lambda: cache.set(VERSION_KEY, str(time.time_ns()), None))
 
 
-def cached_page(view):
-    """Mark ``view``'s pages as the same for every anonymous reader (see PageCacheMiddleware)."""
+def cached_page(view, page_parameter=None):
+    """Mark ``view``'s pages as the same for every anonymous reader (see PageCacheMiddleware).
+
+    ``page_parameter``: the name of the one query parameter the view reads (a page number:
+    ``page`` on subject pages, ``p`` in sitemaps), or None when it reads none.
+    """
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         request.page_cacheable = True
         return view(request, *args, **kwargs)
 
+    wrapper.page_parameter = page_parameter
     return wrapper
+
+
+def canonical_query(query, page_parameter):
+    """The canonical query string of a cached page's address, from its QueryDict.
+
+    Only ``page_parameter`` is kept, once, as a page number from 2 up without leading
+    zeros; page 1 and every other parameter are dropped. Returns a str, empty when the
+    address has no query. Raises Http404 when the (first) page value is not a page number
+    at all (``abc``, ``0``, ``-1``, ``1.5``, more than nine digits).
+    """
+    if page_parameter is None:
+        return ""
+    values = query.getlist(page_parameter)
+    if not values:
+        return ""
+    value = values[0].strip().lstrip("0")
+    if not _PAGE_NUMBER_RE.fullmatch(value):
+        raise Http404(f"{page_parameter}={values[0][:20]!r} is not a page number")
+    return "" if value == "1" else urlencode({page_parameter: value})
+
+
+def clean_address(path, query):
+    """The address to send a reader to for ``path`` with the QueryDict ``query``: for a
+    cached page, the path with its canonical query (see canonical_query), so that a
+    redirect lands on a page in one hop; for any other address, the query as given."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        match = None
+    if match is not None and hasattr(match.func, "page_parameter"):
+        try:
+            kept = canonical_query(query, match.func.page_parameter)
+        except Http404:
+            kept = ""
+    else:
+        kept = query.urlencode()
+    return f"{path}?{kept}" if kept else path
+
+
+def signed_in(request):
+    """True when the request carries the session of a signed-in user (a session row that
+    exists and names a user), not just a cookie with the session cookie's name."""
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if not session_key or len(session_key) < 8 or not session_key.isalnum():
+        return False  # not a key any session store makes: no lookup
+    engine = import_module(settings.SESSION_ENGINE)
+    session = engine.SessionStore(session_key)
+    return bool(session.get(SESSION_KEY))
+
+
+def _page_key(version, address):
+    digest = hashlib.sha256(address.encode()).hexdigest()
+    return f"articles:page:{version}:{digest}"
 
 
 class PageCacheMiddleware:
@@ -59,28 +123,71 @@ class PageCacheMiddleware:
     Placed right after WhiteNoise, a hit costs two cache reads and skips sessions,
     authentication and the view. A miss is stored once the inner middleware is done, so
     the stored headers are the ones a fresh response has. The key is the content version
-    plus the full path with its query string; entries live settings.PAGE_CACHE_SECONDS.
+    plus the canonical address (path and canonical query, see canonical_query; other
+    query strings are redirected there); entries live settings.PAGE_CACHE_SECONDS.
     Responses carry an ETag and Last-Modified (the content version's time) and answer
     conditional requests with 304. Only 200 answers of views wrapped in cached_page are
-    stored; requests with a session cookie (staff) always go through.
+    stored; requests of a signed-in user (staff) always go through, while a made-up
+    session cookie is served from the cache like any reader.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if (
-            request.method not in ("GET", "HEAD")
-            or settings.SESSION_COOKIE_NAME in request.COOKIES
-            # Only the query strings pages use; any other would let a client fill the
-            # shared cache with copies of one page.
-            or not set(request.GET) <= CACHEABLE_PARAMETERS
-        ):
+        if request.method not in ("GET", "HEAD"):
             return self.get_response(request)
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        if not hasattr(match.func, "page_parameter") or signed_in(request):
+            return self.get_response(request)
+        # One address per page: a request with any other query string is answered for its
+        # clean address, and a page that answers 200 there is sent to it with a 301, so
+        # made-up parameters never fill (or bypass) the shared cache. Anything else (a moved
+        # article's old address, a page past the last) keeps its own answer.
+        query = canonical_query(request.GET, match.func.page_parameter)
+        if query == request.META.get("QUERY_STRING", ""):
+            return self.cached_response(request)
+        request.META["QUERY_STRING"] = query
+        request.GET = QueryDict(query)
+        response = self.cached_response(request)
+        if response.status_code in (200, 304):
+            return HttpResponsePermanentRedirect(request.get_full_path())
+        return response
+
+    def cached_response(self, request):
+        """The page at request's (canonical) address, from the cache or stored there."""
         version = content_version()
-        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"articles:page:{version}:{digest}"
         last_modified = int(version) // 1_000_000_000
+        key = _page_key(version, request.get_full_path())
+        cached = cache.get(key)
+        if cached is not None:
+            content, headers = cached
+            response = HttpResponse(content)
+            for name, value in headers:
+                response[name] = value
+            return get_conditional_response(
+                request, etag=response["ETag"], last_modified=last_modified, response=response
+            )
+        response = self.get_response(request)
+        if (
+            getattr(request, "page_cacheable", False)
+            and response.status_code == 200
+            and not response.streaming
+            and settings.PAGE_CACHE_SECONDS > 0
+        ):
+            if not response.has_header("ETag"):
+                response["ETag"] = f'"{hashlib.md5(response.content).hexdigest()}"'
+            response["Last-Modified"] = http_date(last_modified)
+            headers = [
+                (name, value)
+                for name, value in response.items()
+                if name.lower() not in {"content-length", "set-cookie"}
+            ]
+            cache.set(key, (response.content, headers), settings.PAGE_CACHE_SECONDS)
+        return response
         cached = cache.get(key)
         if cached is not None:
             content, headers = cached

@@ -13,7 +13,12 @@ import yaml
 from django.utils.text import slugify
 
 from articles import newlines
-from articles.frontmatter import KNOWN_KEYS, SafeLoader, split_front_matter
+from articles.frontmatter import (
+    KNOWN_KEYS,
+    FrontMatterLoader,
+    split_front_matter,
+    typed_values,
+)
 
 try:
     _BaseDumper = yaml.CSafeDumper
@@ -43,6 +48,16 @@ _Dumper.add_representer(
 
 #: Keys written as folded blocks (as the corpus writes them).
 FOLDED_KEYS = {"title", "article_title", "question", "answer", "page_description", "page_keywords"}
+
+
+#: Optional keys and the value an article holds when its file had none.
+OPTIONAL_DEFAULTS = {
+    "article_title": "",
+    "author": "",
+    "date_format": "MMM DD, YYYY",
+    "post_on_text": "Posted on",
+    "no_index": False,
+}
 
 
 def _subject_name(article):
@@ -108,7 +123,10 @@ def front_matter(article, links=None):
         value = values[key]
         if value is None and key not in order:
             continue
-        if key == "no_index" and not value and key not in order:
+        if key == "seo" and key not in order and not any(value.values()):
+            continue
+        if key not in order and value == OPTIONAL_DEFAULTS.get(key, object()):
+            # The file had no such key and the article holds its default: write none.
             continue
         if key == "id" and value is None:
             continue
@@ -146,9 +164,9 @@ def export_articles(queryset, outdir):
 
 
 def load_front_matter(text):
-    """The YAML data of a front matter file's text (for comparing files)."""
+    """The front matter map of a file's text, typed keys as values (for comparing files)."""
     yaml_text, _, _ = split_front_matter(text)
-    return yaml.load(yaml_text, Loader=SafeLoader)
+    return typed_values(yaml.load(yaml_text, Loader=FrontMatterLoader) or {})
 
 
 def compare_with_sources(queryset):

@@ -2,8 +2,9 @@
 
 The format is the one the editors' previous CMS writes (see the corpus README): YAML
 between two ``---`` lines, then a body (``&nbsp;`` in every corpus file). Parsing uses
-PyYAML's safe loader (the C one when PyYAML was built with libyaml), never a loader that
-builds Python objects. Every problem is one ``FrontMatterError`` naming file and line.
+PyYAML with libyaml's parser and a loader that keeps every value as the text written
+(``FrontMatterLoader``), never one that builds Python objects. Every problem is one
+``FrontMatterError`` naming file and line.
 """
 
 from __future__ import annotations
@@ -17,31 +18,73 @@ from pathlib import Path
 import yaml
 
 try:
-    _BaseLoader = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _BaseLoader = yaml.SafeLoader
+    from yaml.cyaml import CParser as _Parser
+except ImportError:  # PyYAML built without libyaml
+    from yaml.composer import Composer
+    from yaml.parser import Parser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, Parser, Composer):
+        def __init__(self, stream):
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            Parser.__init__(self)
+            Composer.__init__(self)
 
 
-class SafeLoader(_BaseLoader):
-    """PyYAML's safe loader (C when available) that refuses duplicate keys.
+#: Plain (unquoted) scalars that mean "no value", as YAML writes them.
+NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 
-    YAML 1.1 loaders keep the last of two equal keys silently; an editor who wrote a key
-    twice meant one of them, so the file is refused with the line of the second.
+
+class FrontMatterLoader(_Parser, yaml.constructor.BaseConstructor, yaml.resolver.BaseResolver):
+    """YAML loader for front matter: every scalar stays the text the file holds.
+
+    PyYAML's safe loader follows YAML 1.1, whose implicit types rewrite unquoted text:
+    ``10:00`` becomes 600, ``010`` 8, ``0x1F`` 31, ``3.10`` 3.1, ``1_000`` 1000. Here
+    the only implicit value is null (an empty or ``~``/``null`` plain scalar -> None);
+    every other scalar is a str, and the typed keys (``id``, ``date``, ``score``,
+    ``no_index``) are validated by the parser. Explicit tags (``!!int``,
+    ``!!python/object``) are refused. Built on libyaml's parser when PyYAML has it.
+    A key written twice is refused with the line of the second.
     """
 
-    def construct_mapping(self, node, deep=False):
-        # Compare the keys as written (tag and text): no key is constructed twice.
+    def __init__(self, stream):
+        _Parser.__init__(self, stream)
+        yaml.constructor.BaseConstructor.__init__(self)
+        yaml.resolver.BaseResolver.__init__(self)
+
+    def construct_text(self, node):
+        value = self.construct_scalar(node)
+        if not node.style and value in NULLS:  # plain (style None, or "" from libyaml)
+            return None
+        return value
+
+    def construct_list(self, node):
+        return self.construct_sequence(node)
+
+    def construct_map(self, node):
+        # Compare the keys as written: no key is constructed twice.
         seen = set()
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode):
-                key = (key_node.tag, key_node.value)
-                if key in seen:
+                if key_node.value in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"duplicate key {key_node.value!r}", key_node.start_mark
                     )
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+                seen.add(key_node.value)
+        return self.construct_mapping(node)
 
+    def refuse_tag(self, node):
+        raise yaml.constructor.ConstructorError(
+            None, None, f"the tag {node.tag!r} is not allowed", node.start_mark
+        )
+
+
+FrontMatterLoader.add_constructor("tag:yaml.org,2002:str", FrontMatterLoader.construct_text)
+FrontMatterLoader.add_constructor("tag:yaml.org,2002:seq", FrontMatterLoader.construct_list)
+FrontMatterLoader.add_constructor("tag:yaml.org,2002:map", FrontMatterLoader.construct_map)
+FrontMatterLoader.add_constructor(None, FrontMatterLoader.refuse_tag)
 
 #: Keys the model stores in fields of its own; everything else is kept in ``extra``.
 KNOWN_KEYS = (
@@ -231,12 +274,10 @@ def _text(data, key, path, required=False, default="", parent=None):
     name = f"{parent}.{key}" if parent else key
     if value is None:
         value = default
-    if isinstance(value, (bool, list, dict)):
+    if not isinstance(value, str):
         raise FrontMatterError(
             path, f"'{name}' must be text, not {type(value).__name__}", key=parent or key
         )
-    if isinstance(value, (int, float, datetime.date)):
-        value = str(value)
     if required and not value.strip():
         raise FrontMatterError(path, f"'{name}' is empty; it is required", key=parent or key)
     if parent is None:
@@ -260,37 +301,72 @@ def _key_line(yaml_text, key, first_line):
     return yaml_text.count("\n", 0, match.start()) + first_line
 
 
+_WHOLE_NUMBER_RE = re.compile(r"[-+]?[0-9]+")
+_NUMBER_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+_TRUE, _FALSE = frozenset({"true", "True", "TRUE"}), frozenset({"false", "False", "FALSE"})
+#: YAML's timestamp forms (``2024-11-29``, ``2024-11-29T23:30:00+05:30``,
+#: ``2024-11-29 23:30:00.5 -5``); anything after them is an error, not ignored.
+_TIMESTAMP_RE = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})"
+    r"(?:(?:[Tt]|[ \t]+)(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})"
+    r"(?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::?[0-9]{2})?))?)?"
+)
+
+
 def _int_or_none(value, key, path):
+    """A whole number written in decimal (``id``), or None when empty."""
     top = key.split(".")[0]
-    if value is None or value == "":
+    if value is None:
         return None
-    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
-        raise FrontMatterError(path, f"'{key}' must be a whole number, not {value!r}", key=top)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
+    if not isinstance(value, str) or not _WHOLE_NUMBER_RE.fullmatch(value.strip()):
         raise FrontMatterError(
-            path, f"'{key}' must be a whole number, not {value!r}", key=top
-        ) from None
+            path, f"'{key}' must be a whole number in decimal digits, not {value!r}", key=top
+        )
+    number = int(value)
     if abs(number) > MAX_ID:
         raise FrontMatterError(path, f"'{key}' is too large for an id: {value!r}", key=top)
     return number
 
 
+def _score(value, path):
+    """A decimal number (``-1.0``, ``3``, ``2.5e1``), or None when empty."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _NUMBER_RE.fullmatch(value.strip()):
+        raise FrontMatterError(
+            path, f"'score' must be a number such as -1.0, not {value!r}", key="score"
+        )
+    return float(value)
+
+
+def _boolean(value, key, path):
+    """``true`` or ``false`` (any case YAML allows); None when absent."""
+    if value is None:
+        return False
+    if isinstance(value, str) and value.strip() in _TRUE:
+        return True
+    if isinstance(value, str) and value.strip() in _FALSE:
+        return False
+    raise FrontMatterError(path, f"'{key}' must be true or false, not {value!r}", key=key)
+
+
 def _date(value, path):
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return datetime.date.fromisoformat(text[:10])
-        except ValueError:
-            pass
-    raise FrontMatterError(
-        path, f"'date' must be a date written as YYYY-MM-DD, not {value!r}", key="date"
-    )
+    """``YYYY-MM-DD``, or a YAML timestamp whose date part is taken as written."""
+    text = value.strip() if isinstance(value, str) else ""
+    match = _TIMESTAMP_RE.fullmatch(text)
+    if not match:
+        raise FrontMatterError(
+            path, f"'date' must be a date written as YYYY-MM-DD, not {value!r}", key="date"
+        )
+    try:
+        day = datetime.date(int(match["year"]), int(match["month"]), int(match["day"]))
+        if match["hour"] is not None:
+            datetime.time(int(match["hour"]), int(match["minute"]), int(match["second"]))
+    except ValueError as error:
+        raise FrontMatterError(
+            path, f"'date' {value!r} does not exist: {error}", key="date"
+        ) from None
+    return day
 
 
 def _related(data, path):
@@ -347,7 +423,7 @@ def parse_bytes(data, path="<string>"):
         ) from None
     yaml_text, body, first_line = split_front_matter(text, path)
     try:
-        data_map = yaml.load(yaml_text, Loader=SafeLoader)
+        data_map = yaml.load(yaml_text, Loader=FrontMatterLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = mark.line + first_line if mark is not None else None
@@ -381,8 +457,68 @@ def parse_bytes(data, path="<string>"):
         raise
 
 
+#: C0 and C1 control characters other than tab, line feed and carriage return: YAML's
+#: double-quoted escapes (``"\v"``, ``"\f"``, ``"\x1b"``) can write them, and no text
+#: shown to a reader may hold them.
+CONTROL_CHARACTERS_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _refuse_control_characters(data, path):
+    """FrontMatterError naming the key and character when any text value holds one."""
+    for key, value in data.items():
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str):
+                match = CONTROL_CHARACTERS_RE.search(item)
+                if match:
+                    raise FrontMatterError(
+                        path,
+                        f"'{key}' holds the control character U+{ord(match.group()):04X}; "
+                        "remove it",
+                        key=str(key),
+                    )
+
+
+def typed_values(data):
+    """A copy of a loaded front matter map with the typed keys as values: ``id`` and the
+    related links' ids int, ``date`` a date, ``score`` float, ``no_index`` bool. Values
+    that do not parse are kept as written. For comparing two files' meaning."""
+
+    def convert(function, *args):
+        try:
+            return function(*args, "<compare>")
+        except FrontMatterError:
+            return args[0]
+
+    result = dict(data)
+    if "id" in result:
+        result["id"] = convert(_int_or_none, result["id"], "id")
+    if "date" in result:
+        result["date"] = convert(_date, result["date"])
+    if "score" in result:
+        result["score"] = convert(_score, result["score"])
+    if "no_index" in result:
+        result["no_index"] = convert(_boolean, result["no_index"], "no_index")
+    for key in RELATED_KEYS:
+        if isinstance(result.get(key), dict) and "id" in result[key]:
+            link = dict(result[key])
+            link["id"] = convert(_int_or_none, link["id"], f"{key}.id")
+            result[key] = link
+    return result
+
+
 def record_from_mapping(data, path="<string>", source_hash="", body=""):
-    """Validate a loaded front matter map and build an ArticleRecord (see parse_bytes)."""
+    """Validate a loaded front matter map and build an ArticleRecord (see parse_bytes).
+
+    ``data``: the map FrontMatterLoader gives (str, None, list and dict values only).
+    """
+    _refuse_control_characters(data, path)
     missing = [key for key in REQUIRED_KEYS if key not in data or data[key] in (None, "")]
     if missing:
         raise FrontMatterError(path, f"missing required field(s): {', '.join(missing)}")
@@ -416,14 +552,8 @@ def record_from_mapping(data, path="<string>", source_hash="", body=""):
             f"'answer' is {len(answer)} characters long; the limit is {MAX_ANSWER_CHARS}",
             key="answer",
         )
-    score = data.get("score")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-        raise FrontMatterError(path, f"'score' must be a number, not {score!r}", key="score")
-    no_index = data.get("no_index", False)
-    if not isinstance(no_index, bool):
-        raise FrontMatterError(
-            path, f"'no_index' must be true or false, not {no_index!r}", key="no_index"
-        )
+    score = _score(data.get("score"), path)
+    no_index = _boolean(data.get("no_index"), "no_index", path)
 
     extra = {key: value for key, value in data.items() if key not in KNOWN_KEYS}
     seo_extra = {key: value for key, value in seo.items() if key not in SEO_KEYS}
@@ -450,7 +580,7 @@ def record_from_mapping(data, path="<string>", source_hash="", body=""):
         seo_title=_text(seo, "title", path, parent="seo"),
         seo_description=_text(seo, "page_description", path, parent="seo"),
         seo_keywords=_text(seo, "page_keywords", path, parent="seo"),
-        score=float(score) if score is not None else None,
+        score=score,
         no_index=no_index,
         related=_related(data, path),
         extra=extra,

@@ -1,5 +1,5 @@
 """Serves moved addresses: a request that would answer 404 gets the 301 a ``Redirect`` row
-names, with its query string kept.
+names, in one hop: to the new page's clean address (see articles.caching.clean_address).
 
 Only missing addresses are redirected, so an article that still stands at an old address is
 served (with its canonical link); pages that answer never cost a query here.
@@ -7,6 +7,7 @@ served (with its canonical link); pages that answer never cost a query here.
 
 from django.http import HttpResponsePermanentRedirect
 
+from articles.caching import clean_address
 from articles.models import Redirect
 
 #: Every address a Redirect row can start from lives under this prefix.
@@ -32,5 +33,4 @@ class RedirectFallbackMiddleware:
         )
         if new_path is None:
             return response
-        query = request.META.get("QUERY_STRING", "")
-        return HttpResponsePermanentRedirect(f"{new_path}?{query}" if query else new_path)
+        return HttpResponsePermanentRedirect(clean_address(new_path, request.GET))

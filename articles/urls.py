@@ -7,7 +7,11 @@ app_name = "articles"
 
 urlpatterns = [
     path("learn", cached_page(views.SubjectListView.as_view()), name="index"),
-    path("learn/<slug:subject>", cached_page(views.SubjectDetailView.as_view()), name="subject"),
+    path(
+        "learn/<slug:subject>",
+        cached_page(views.SubjectDetailView.as_view(), "page"),
+        name="subject",
+    ),
     path(
         "learn/<slug:subject>/questions/<slug:slug>",
         cached_page(views.ArticleDetailView.as_view()),

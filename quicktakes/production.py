@@ -1,9 +1,13 @@
 """Production settings: the environment-driven base settings plus HTTPS-only protections.
 
 Use with ``DJANGO_SETTINGS_MODULE=quicktakes.production`` behind a TLS-terminating proxy
-that sets ``X-Forwarded-Proto``. Refuses to load (ImproperlyConfigured) with DEBUG on or
-without a real SECRET_KEY; it never weakens a base setting.
+that sets ``X-Forwarded-Proto``. Refuses to load (ImproperlyConfigured) with DEBUG on,
+without a real SECRET_KEY or without the site's public SITE_URL; it never weakens a base
+setting.
 """
+
+import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -34,11 +38,30 @@ def check_secret_key(key, name="SECRET_KEY"):
         )
 
 
+def check_site_url(value):
+    """Raise ImproperlyConfigured unless ``value`` (str or None) is the site's public
+    address: set, http(s), a real host (not localhost or 127.0.0.1), no path. Canonical
+    links, the sitemap, feeds and robots.txt print it."""
+    if not value:
+        raise ImproperlyConfigured(
+            "SITE_URL must be set in production (the public address readers use, "
+            "like https://learn.example.com): canonical links and sitemaps print it."
+        )
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ImproperlyConfigured(f"SITE_URL {value!r} must look like https://host")
+    if parts.hostname in ("localhost", "127.0.0.1", "::1") or parts.path.strip("/"):
+        raise ImproperlyConfigured(
+            f"SITE_URL {value!r} must be the public address (a real host, no path)"
+        )
+
+
 if DEBUG:
     raise ImproperlyConfigured(
         "DEBUG is on: production settings refuse to start (debug pages leak settings and code)."
     )
 check_secret_key(SECRET_KEY)
+check_site_url(os.environ.get("SITE_URL"))
 # Old keys still accepted for sessions and signed values while a new key rolls out.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 for _position, _key in enumerate(SECRET_KEY_FALLBACKS, start=1):

@@ -126,20 +126,20 @@ if os.environ.get("REDIS_URL"):
         }
     }
 else:
+    # Without Redis, a folder that every process of this machine shares (gunicorn's
+    # workers, an import, the admin), so a change invalidates pages everywhere at once.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "quicktakes",
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("FILE_CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
         }
     }
 
 #: How long a rendered page stays in the cache (seconds). Any content change makes cached
-#: pages stale at once (articles.caching); this bounds how late a scheduled article shows.
-#: Without Redis the cache lives in each process, so a change made by another process (an
-#: import, another gunicorn worker) reaches it only when its copy expires: keep that short.
-PAGE_CACHE_SECONDS = int(
-    os.environ.get("PAGE_CACHE_SECONDS", "600" if os.environ.get("REDIS_URL") else "30")
-)
+#: pages stale at once, in every process (articles.caching); this bounds how late a
+#: scheduled article shows.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -14,10 +14,13 @@ urlpatterns = [
     path("sitemap.xml", cached_page(sitemap_index), name="sitemap"),
     path(
         "sitemap-<slug:section>.xml",
-        cached_page(sitemaps_views.sitemap),
+        cached_page(sitemaps_views.sitemap, "p"),
         {"sitemaps": SITEMAPS},
         name="sitemap-section",
     ),
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain")),
     path("", include("articles.urls")),
 ]
+
+handler404 = "quicktakes.errors.page_not_found"
+handler500 = "quicktakes.errors.server_error"

@@ -100,6 +100,23 @@ def browser():
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_folder(tmp_path_factory):
+    """The test run's own file-based cache folder (for this process and the servers it
+    starts), never the development server's."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    default = settings.CACHES["default"]
+    if not default["BACKEND"].endswith("FileBasedCache"):
+        yield
+        return
+    folder = str(tmp_path_factory.mktemp("cache"))
+    os.environ["FILE_CACHE_DIR"] = folder
+    with override_settings(CACHES={"default": {**default, "LOCATION": folder}}):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache():
     # Cached pages must not leak from one test into the next.
@@ -118,6 +135,23 @@ def _plain_static_storage(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SITE_URL = "https://learn.example.com"
+
+
+MANIFEST_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """collectstatic run once, as a deploy runs it, into a temporary STATIC_ROOT."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("static")
+    storages = {**settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
+    with override_settings(STATIC_ROOT=root, STORAGES=storages):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    return root
 
 
 @pytest.fixture

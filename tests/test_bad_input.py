@@ -17,6 +17,12 @@ BAD_INPUT = Path(__file__).resolve().parent / "bad_input"
 REFUSED = {
     "alias-bomb.md": (27, "anchors and aliases"),
     "answer-null.md": (None, "missing required field(s): answer"),
+    "control-character-in-answer.md": (20, "'answer' holds the control character U+000C"),
+    "control-character-in-title.md": (5, "'title' holds the control character U+000B"),
+    "date-february-30.md": (4, "'date' '2024-02-30' does not exist: day is out of range"),
+    "date-month-13.md": (4, "'date' '2024-13-01' does not exist: month must be in 1..12"),
+    "date-with-trailing-text.md": (4, "'date' must be a date written as YYYY-MM-DD"),
+    "id-in-hexadecimal.md": (3, "'id' must be a whole number in decimal digits, not '0x1F'"),
     "colon-in-plain-scalar.md": (5, "must be quoted or written as a folded block"),
     "duplicate-key.md": (18, "duplicate key 'author'; keep one of the two"),
     "empty-file.md": (1, "must start with a '---' line"),
@@ -44,6 +50,7 @@ ACCEPTED = {
     "date-timestamp-with-offset.md": "date-timestamp-with-offset",
     "trailing-space-after-opening-dashes.md": "trailing-space-after-opening-dashes",
     "two-yaml-documents.md": "two-yaml-documents",
+    "yaml-1-1-numbers-stay-text.md": "yaml-1-1-numbers-stay-text",
 }
 
 

@@ -4,13 +4,13 @@ storage, every kind of page, a 404 and the 500 handler answering in the site's s
 import re
 
 import pytest
-from django.conf import settings as django_settings
-from django.core.management import call_command
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import path
 
 from articles.redirects import record_moves
+from quicktakes.urls import handler404, handler500  # noqa: F401 (this URLconf's handlers)
 from quicktakes.urls import urlpatterns as site_urlpatterns
+from tests.conftest import MANIFEST_STORAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -25,19 +25,6 @@ def broken_view(request):
 
 # This module is also the test URLconf: the site's URLs plus one view that fails.
 urlpatterns = [path("broken", broken_view), *site_urlpatterns]
-
-
-MANIFEST_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
-
-
-@pytest.fixture(scope="module")
-def static_root(tmp_path_factory):
-    """collectstatic run once, as a deploy runs it, into a temporary STATIC_ROOT."""
-    root = tmp_path_factory.mktemp("static")
-    storages = {**django_settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
-    with override_settings(STATIC_ROOT=root, STORAGES=storages):
-        call_command("collectstatic", interactive=False, verbosity=0)
-    return root
 
 
 @pytest.fixture
@@ -103,3 +90,25 @@ def test_a_failing_view_gets_the_styled_500(deployed, sample_site):
     assert "<h1>Something went wrong</h1>" in html
     assert '<meta name="robots" content="noindex">' in html
     assert 'href="/learn"' in html
+
+
+@pytest.fixture
+def without_manifest(settings, tmp_path):
+    """DEBUG off and the manifest storage, but collectstatic never run."""
+    settings.DEBUG = False
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
+    settings.ROOT_URLCONF = __name__
+    return Client(raise_request_exception=False)
+
+
+def test_without_the_manifest_a_missing_page_still_answers_404(without_manifest, sample_site):
+    response = without_manifest.get("/learn/no-such-subject/questions/nothing")
+    assert response.status_code == 404
+    assert b"Browse all subjects" in response.content
+
+
+def test_without_the_manifest_a_failing_view_still_answers_500(without_manifest, sample_site):
+    response = without_manifest.get("/broken")
+    assert response.status_code == 500
+    assert b"Something went wrong" in response.content

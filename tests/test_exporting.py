@@ -144,3 +144,24 @@ def test_every_corpus_file_of_a_subject_exports_to_its_yaml_data(corpus):
     compared, mismatches = compare_with_sources(Article.objects.all())
     assert compared > 500
     assert mismatches == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Open C:\\new\\folder and use \\n in C.",
+        'Code:\n\n```c\nputs("a\\nb");\nchar *p = C:\\new;\n```\n\nThen $a \\ne b$ and \\nabla.',
+        "Two spaces  \nline break, a tab\there, &#92;n written out, and $x\nu$.",
+    ],
+)
+def test_any_answer_an_editor_saves_exports_and_imports_back_identical(
+    sample_site, tmp_path, answer
+):
+    article = Article.objects.get(slug="what-is-formative-assessment")
+    article.answer = answer
+    article.save()
+    call_command("export_articles", str(tmp_path / "out"), subject="education-studies")
+    Article.objects.filter(pk=article.pk).delete()
+    report = import_paths([tmp_path / "out"], workers=1)
+    assert not report.errors
+    assert Article.objects.get(slug="what-is-formative-assessment").answer == answer

@@ -95,7 +95,7 @@ def test_crlf_line_endings_are_accepted():
         (
             b"---\nx: !!python/object/apply:os.getcwd []\n---\n",
             2,
-            "could not determine a constructor",
+            "is not allowed; remove the tag",
         ),
         (b"---\ntitle: caf\xe9\n---\n", 2, "not UTF-8"),
         (b"---\n- a list\n---\n", 2, "must be a map"),

@@ -3,6 +3,8 @@
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from articles.newlines import decode_answer, encode_answer
 from tests.conftest import corpus_answers
@@ -116,3 +118,47 @@ def test_encode_inverts_decode_on_generated_answers():
 def test_encode_inverts_decode_for_every_corpus_answer():
     failures = [p for p, raw in corpus_answers() if encode_answer(decode_answer(raw)) != raw]
     assert failures == []
+
+
+# Answers an editor can save in the admin: any text, including a literal backslash and n in
+# prose, code or math, real line breaks anywhere, and the escape sequence itself.
+EDITOR_PIECES = st.sampled_from(
+    ["\\n", "\n", "\\", "n", "u", "eq", "ewcommand", "$", "$$", "\\(", "\\)", "`", "```",
+     '"', "'", "&", "#92;", "#38;", "&#92;n", " ", "a", "C:", "\r\n", "printf(", ")", "é"]
+)  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(st.lists(EDITOR_PIECES, max_size=30).map("".join))
+def test_decode_inverts_encode_on_any_answer_an_editor_can_write(source):
+    assert decode_answer(encode_answer(source)) == source.replace("\r\n", "\n")
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(st.text(max_size=60))
+def test_decode_inverts_encode_on_arbitrary_text(source):
+    assert decode_answer(encode_answer(source)) == source.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize(
+    "source, encoded",
+    [
+        ("Open C:\\new\\folder", "Open C:&#92;new\\folder"),
+        ("use \\n in C", "use &#92;n in C"),
+        ("one\ntwo", "one\\ntwo"),
+        ("$q \\neq 0$", "$q \\neq 0$"),
+        ("write &#92;n", "write &#38;#92;n"),
+    ],
+)
+def test_a_literal_backslash_n_is_written_so_that_it_reads_back(source, encoded):
+    assert encode_answer(source) == encoded
+    assert decode_answer(encoded) == source
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["newcommand", "newline", "ne", "nleq", "notin", "nexists", "ngeq", "nparallel", "nu"],
+)
+def test_latex_commands_beginning_with_n_survive_decoding_inside_math(command):
+    assert decode_answer(f"Let $a \\{command} b$.\\nNext") == f"Let $a \\{command} b$.\nNext"
+    assert decode_answer(f"$$\\{command}{{x}}$$") == f"$$\\{command}{{x}}$$"

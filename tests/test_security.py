@@ -56,7 +56,7 @@ def run_manage(*args, **env):
     )
 
 
-def test_the_deploy_check_with_production_settings_reports_nothing():
+def test_the_deploy_check_with_production_settings_reports_nothing(static_root):
     result = run_manage(
         "check",
         "--deploy",
@@ -64,22 +64,65 @@ def test_the_deploy_check_with_production_settings_reports_nothing():
         "WARNING",
         DJANGO_SETTINGS_MODULE="quicktakes.production",
         SECRET_KEY=GOOD_KEY,
+        SITE_URL="https://learn.example.com",
+        STATIC_ROOT=str(static_root),
         DEBUG=None,
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+def test_the_deploy_check_reports_a_missing_static_manifest(tmp_path):
+    result = run_manage(
+        "check",
+        "--deploy",
+        DJANGO_SETTINGS_MODULE="quicktakes.production",
+        SECRET_KEY=GOOD_KEY,
+        SITE_URL="https://learn.example.com",
+        STATIC_ROOT=str(tmp_path),
+        DEBUG=None,
+    )
+    assert result.returncode != 0
+    assert "quicktakes.E001" in result.stderr and "collectstatic" in result.stderr
+
+
 def test_production_settings_refuse_to_start_without_a_secret_key():
     result = run_manage(
         "check", DJANGO_SETTINGS_MODULE="quicktakes.production", SECRET_KEY=None, DEBUG=None
     )
-    assert result.returncode != 0
-    assert "ImproperlyConfigured: SECRET_KEY is unset or a development key" in result.stderr
+    assert result.returncode == 3
+    assert result.stderr.startswith("Refusing to start: SECRET_KEY is unset or a development key")
+    assert len(result.stderr.splitlines()) == 1
 
 
-def load_production(monkeypatch, **base):
-    """Import quicktakes.production afresh over the base settings with ``base`` changed."""
+@pytest.mark.parametrize(
+    "site_url, words",
+    [
+        (None, "SITE_URL must be set in production"),
+        ("http://127.0.0.1:8000", "must be the public address"),
+        ("learn.example.com", "must look like https://host"),
+    ],
+)
+def test_production_settings_refuse_to_start_without_the_public_site_url(site_url, words):
+    result = run_manage(
+        "check",
+        DJANGO_SETTINGS_MODULE="quicktakes.production",
+        SECRET_KEY=GOOD_KEY,
+        SITE_URL=site_url,
+        DEBUG=None,
+    )
+    assert result.returncode == 3
+    assert result.stderr.startswith(f"Refusing to start: {words}") or words in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def load_production(monkeypatch, site_url="https://learn.example.com", **base):
+    """Import quicktakes.production afresh over the base settings with ``base`` changed
+    and SITE_URL set to ``site_url`` in the environment (None: unset)."""
+    if site_url is None:
+        monkeypatch.delenv("SITE_URL", raising=False)
+    else:
+        monkeypatch.setenv("SITE_URL", site_url)
     for name, value in base.items():
         monkeypatch.setattr(base_settings, name, value)
     monkeypatch.delitem(sys.modules, "quicktakes.production", raising=False)

@@ -145,7 +145,7 @@ def import_paths(
     report = ImportReport(dry_run=dry_run)
     entries = load_subjects_file(subjects_file) if subjects_file else None
     with contextlib.ExitStack() as stack:
-        files, roots = collect_files(paths, stack)
+        files, roots = collect_files(paths, stack, report.errors)
         report.files = len(files)
         if dry_run:
             stack.enter_context(_rolled_back())

@@ -9,12 +9,19 @@ import os
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from articles.frontmatter import FrontMatterError
+from articles.frontmatter import MAX_FILE_BYTES, FrontMatterError
 
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
+#: At most this many members are read from one archive (the corpus has 36,000 files).
+MAX_ARCHIVE_MEMBERS = 200_000
+#: At most this many bytes are extracted from one archive, all members together.
+MAX_ARCHIVE_BYTES = 4 * 1024**3
+#: Chunk size of every read from an archive (bytes).
+_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -23,43 +30,147 @@ class SourceFile:
 
     ``source_path`` is the file's absolute path; for a member of an archive it is the
     archive's absolute path followed by the member's path inside it, as if the archive
-    were a folder, so ``--prune`` can tell which articles came from it.
+    were a folder, so ``--prune`` can tell which articles came from it. ``label`` names
+    the file in messages: the path as given, or the archive's then the member's (never
+    the temporary folder a member is extracted to).
     """
 
     path: Path
     source_path: str
+    label: str = ""
+
+    def __str__(self):
+        return self.label or str(self.path)
 
 
 def _is_archive(path):
     return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def _extract(archive, into):
-    """Extract a .zip or .tar.gz safely into ``into``; members may not leave it."""
+class _Budget:
+    """What an archive may still hold: members and bytes, checked before any read."""
+
+    def __init__(self, archive):
+        self.archive = archive
+        self.members = 0
+        self.bytes = 0
+
+    def admit(self, name, size):
+        """Count one member of ``size`` declared bytes; FrontMatterError when over a limit."""
+        self.members += 1
+        self.bytes += size
+        if self.members > MAX_ARCHIVE_MEMBERS:
+            raise FrontMatterError(
+                self.archive, f"more than {MAX_ARCHIVE_MEMBERS} files in the archive"
+            )
+        if self.bytes > MAX_ARCHIVE_BYTES:
+            raise FrontMatterError(
+                self.archive,
+                f"the archive's files add up to more than {MAX_ARCHIVE_BYTES} bytes "
+                f"(at {name!r}); split it",
+            )
+
+
+def _member_target(archive, into, name):
+    target = (into / name).resolve()
+    if not target.is_relative_to(into.resolve()) or name.startswith(("/", "\\")):
+        raise FrontMatterError(archive, f"member {name!r} leaves the archive")
+    return target
+
+
+def _copy_capped(stream, target, label, size):
+    """Copy at most MAX_FILE_BYTES from ``stream`` to ``target``, whatever ``size`` said."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with open(target, "wb") as out:
+        while chunk := stream.read(_CHUNK):
+            written += len(chunk)
+            if written > MAX_FILE_BYTES:
+                break
+            out.write(chunk)
+    if written > MAX_FILE_BYTES:
+        target.unlink()
+        raise FrontMatterError(label, f"the file is larger than {MAX_FILE_BYTES} bytes (the limit)")
+
+
+def _too_large(label, size):
+    return FrontMatterError(label, f"the file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+
+
+def _extract(archive, into, label, errors):
+    """Extract the ``*.md`` members of a .zip or .tar.gz into ``into``, bounded.
+
+    Sizes come from the archive's directory (zip) or each member's header (tar) before
+    anything is read, and every read is capped at MAX_FILE_BYTES, so a member that
+    claims less than it holds is cut off too. A member over the limit is appended to
+    ``errors`` (named inside the archive) and the rest go on; in a .tar.gz, whose members
+    can only be reached by decompressing the ones before, reading stops there. Raises
+    FrontMatterError when the archive cannot be read, a member would leave ``into``, or
+    the archive exceeds MAX_ARCHIVE_MEMBERS or MAX_ARCHIVE_BYTES.
+    Returns ``{extracted path: member name}``.
+    """
+    budget = _Budget(label)
+    members = {}
     try:
         if archive.name.lower().endswith(".zip"):
             with zipfile.ZipFile(archive) as zipped:
-                for member in zipped.namelist():
-                    target = (into / member).resolve()
-                    if not target.is_relative_to(into.resolve()):
-                        raise FrontMatterError(archive, f"member {member!r} leaves the archive")
-                zipped.extractall(into)
+                infos = [i for i in zipped.infolist() if not i.is_dir()]
+                for info in infos:
+                    _member_target(label, into, info.filename)
+                for info in infos:
+                    if not info.filename.lower().endswith(".md"):
+                        continue
+                    member_label = f"{label}{os.sep}{info.filename}"
+                    if info.file_size > MAX_FILE_BYTES:
+                        errors.append(_too_large(member_label, info.file_size))
+                        continue
+                    budget.admit(info.filename, info.file_size)
+                    target = _member_target(label, into, info.filename)
+                    try:
+                        with zipped.open(info) as stream:
+                            _copy_capped(stream, target, member_label, info.file_size)
+                    except FrontMatterError as error:
+                        errors.append(error)
+                        continue
+                    members[target] = info.filename
         else:
-            with tarfile.open(archive, "r:gz") as tarred:
-                tarred.extractall(into, filter="data")
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as error:
-        raise FrontMatterError(archive, f"cannot read the archive: {error}") from None
+            with tarfile.open(archive, "r|gz") as tarred:
+                for info in tarred:
+                    if not info.isfile() or not info.name.lower().endswith(".md"):
+                        continue
+                    member_label = f"{label}{os.sep}{info.name}"
+                    target = _member_target(label, into, info.name)
+                    if info.size > MAX_FILE_BYTES:
+                        errors.append(_too_large(member_label, info.size))
+                        errors.append(
+                            FrontMatterError(
+                                label,
+                                f"not read past {info.name!r}, which is too large; the "
+                                "files after it in the archive were not imported",
+                            )
+                        )
+                        break
+                    budget.admit(info.name, info.size)
+                    _copy_capped(tarred.extractfile(info), target, member_label, info.size)
+                    members[target] = info.name
+    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error) as error:
+        raise FrontMatterError(label, f"cannot read the archive: {error}") from None
+    return members
 
 
-def collect_files(paths, stack=None):
+def collect_files(paths, stack=None, errors=None):
     """Expand files, folders (recursively, ``*.md``) and .zip / .tar.gz archives.
 
     Returns ``(files, roots)``: SourceFile objects in a stable order, and the
     source_path prefixes of the folders and archives given (for prune). Archives are
     extracted into temporary folders that live as long as ``stack`` (an ExitStack).
-    Raises FrontMatterError for a path that does not exist or an unreadable archive.
+    Archive members refused on their own (too large) are appended to ``errors`` (a list;
+    raised when None). Raises FrontMatterError for a path that does not exist or an
+    archive that cannot be read or is over its limits.
     """
     files, roots = [], []
+    raise_errors = errors is None
+    errors = [] if errors is None else errors
     for path in map(Path, paths):
         if path.is_dir():
             root = path.resolve()
@@ -71,16 +182,17 @@ def collect_files(paths, stack=None):
             if stack is None:
                 raise FrontMatterError(path, "archives can only be imported by import_paths")
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="import-")))
-            _extract(path, folder)
+            members = _extract(path, folder, str(path), errors)
             logical = path.resolve()
             roots.append(f"{logical}{os.sep}")
             files.extend(
-                SourceFile(p, f"{logical}{os.sep}{p.relative_to(folder)}")
-                for p in sorted(folder.rglob("*.md"))
-                if p.is_file()
+                SourceFile(p, f"{logical}{os.sep}{name}", f"{path}{os.sep}{name}")
+                for p, name in sorted(members.items(), key=lambda item: item[1])
             )
         elif path.is_file():
             files.append(SourceFile(path, str(path.resolve())))
         else:
             raise FrontMatterError(path, "no such file or folder")
+    if raise_errors and errors:
+        raise errors[0]
     return files, roots

@@ -8,10 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 
 from articles import newlines, rendering
-from articles.frontmatter import ArticleRecord, FrontMatterError, parse_bytes
+from articles.frontmatter import MAX_FILE_BYTES, ArticleRecord, FrontMatterError, parse_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,26 @@ def init_worker(known_hashes):
     _known_hashes = known_hashes
 
 
+def read_capped(path, name):
+    """The bytes of the file at ``path``; its size is checked before it is read.
+
+    Raises FrontMatterError (naming ``name``) when it cannot be read or holds more than
+    MAX_FILE_BYTES."""
+    try:
+        with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise FrontMatterError(
+                    name, f"the file is {size} bytes; the limit is {MAX_FILE_BYTES}"
+                )
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise FrontMatterError(name, f"cannot read the file: {error.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise FrontMatterError(name, f"the file is larger than {MAX_FILE_BYTES} bytes")
+    return data
+
+
 def prepare_file(source):
     """Read, parse, decode and render one SourceFile.
 
@@ -95,30 +116,27 @@ def prepare_file(source):
     before (nothing is parsed), ``("ok", source, PreparedArticle)`` or
     ``("error", source, FrontMatterError)``.
     """
+    name = str(source)
     try:
-        data = source.path.read_bytes()
-    except OSError as error:
-        return (
-            "error",
-            source,
-            FrontMatterError(source.path, f"cannot read the file: {error.strerror}"),
-        )
+        data = read_capped(source.path, name)
+    except FrontMatterError as error:
+        return "error", source, error
     digest = hashlib.sha256(data).hexdigest()
     if digest in _known_hashes:
         return "unchanged", source, digest
     try:
-        record = parse_bytes(data, source.path)
+        record = parse_bytes(data, name)
         answer = newlines.decode_answer(record.answer_raw)
         result = rendering.render_markdown(answer)
     except FrontMatterError as error:
         return "error", source, error
     except Exception as error:  # a renderer bug must not stop the batch
-        logger.exception("rendering %s failed", source.path)
+        logger.exception("rendering %s failed", name)
         return (
             "error",
             source,
             FrontMatterError(
-                source.path, f"could not render the answer ({error!r}); please report this file"
+                name, f"could not render the answer ({error!r}); please report this file"
             ),
         )
     prepared = PreparedArticle(
