@@ -212,9 +212,7 @@ def test_renaming_a_subject_redirects_its_pages_feed_and_articles(client, sample
     subject = Subject.objects.get(slug="accounting-and-finance")
     subject.slug = "accounting"
     subject.save()
-    assert (
-        client.get("/learn/accounting-and-finance?page=1")["Location"] == "/learn/accounting"
-    )
+    assert client.get("/learn/accounting-and-finance?page=1")["Location"] == "/learn/accounting"
     assert (
         client.get("/learn/accounting-and-finance/feed.xml")["Location"]
         == "/learn/accounting/feed.xml"
