@@ -360,6 +360,7 @@ def test_without_redis_every_process_shares_one_cache(sample_site):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "quicktakes.settings",
             "FILE_CACHE_DIR": settings.CACHES["default"]["LOCATION"],
+            "DATABASE_URL": "sqlite://:memory:",  # another process: not the test database
         },
     )
     assert content_version() != before

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from xml.etree import ElementTree as etree
 
 from latex2mathml.converter import convert_to_element
 
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
-# An opening fence line: its indentation, the fence (3+ backticks or tildes), the info string.
-FENCE_OPEN = re.compile(r"( *)(`{3,}|~{3,})[ \t]*([^`\n]*?)[ \t]*$")
+# An opening fence line: its indentation, the fence (3+ backticks or tildes), the info string
+# (with the spaces around it: one greedy group, so a long line costs one pass).
+FENCE_OPEN = re.compile(r"( *)(`{3,}|~{3,})([^`\n]*)")
 # One inline token the math scanner must look at: an escape, a backtick run or dollars.
 _INLINE_TOKEN = re.compile(r"\\[\\$()\[\]`]|`+|\$\$|\$")
 
@@ -94,13 +95,36 @@ def _find_closing_dollar(text: str, start: int, limit: int) -> int:
         return i
 
 
+class _Positions:
+    """Sorted offsets of one kind of mark in a text, for "the first one in [a, b)" lookups
+    in O(log n): the scanner never searches ahead in the text, so it is linear."""
+
+    def __init__(self, offsets):
+        self.offsets = list(offsets)
+
+    def first(self, start: int, limit: int) -> int:
+        """The first offset o with start <= o < limit, or -1."""
+        k = bisect_left(self.offsets, start)
+        if k < len(self.offsets) and self.offsets[k] < limit:
+            return self.offsets[k]
+        return -1
+
+
+def _marks(pattern: str, text: str) -> _Positions:
+    return _Positions(m.start() for m in re.finditer(pattern, text))
+
+
 def scan(text: str) -> list[Span]:
     """Split decoded Markdown into code, math and escaped-dollar spans (sorted, disjoint).
 
     Display math: `$$ … $$` and `\\[ … \\]`; inline: `\\( … \\)` and `$ … $` (spaces inside
     allowed, as in `$ A $`). None of them crosses a blank line. A single `$` is math only if
     a closing `$` follows on the same line, not followed by a digit (`$4 and a pen $2`) and
-    not enclosing prose (`_looks_like_prose`). Code spans and fences are never math.
+    not enclosing prose (`_looks_like_prose`). Code spans and fences are never math; a code
+    span closes at the next backtick run of the same length (CommonMark).
+
+    Time is linear in len(text) (times a log): every closing mark is looked up in a sorted
+    table of its offsets, built once, instead of searched for from each opening.
     """
     fences = fence_spans(text)
     spans: list[Span] = list(fences)
@@ -110,6 +134,16 @@ def scan(text: str) -> list[Span]:
         pos = f.end
     segments.append((pos, len(text)))
 
+    blank_lines = _marks(r"\n[ \t]*\n", text)
+    newlines = _marks(r"\n", text)
+    closers = {"\\(": _marks(r"\\\)", text), "\\[": _marks(r"\\\]", text)}
+    # Every "$$" not preceded by a backslash, overlapping ones included ("$$$" holds two).
+    double_dollars = _marks(r"(?<!\\)(?=\$\$)", text)
+    runs_by_length: dict[int, list[int]] = {}
+    for m in re.finditer(r"`+", text):
+        runs_by_length.setdefault(len(m.group()), []).append(m.start())
+    backtick_runs = {length: _Positions(starts) for length, starts in runs_by_length.items()}
+
     for seg_start, seg_end in segments:
         i = seg_start
         while True:
@@ -117,13 +151,13 @@ def scan(text: str) -> list[Span]:
             if not m:
                 break
             tok, i = m.group(), m.start()
-            blank = _BLANK_LINE.search(text, i, seg_end)
-            limit = blank.start() if blank else seg_end
+            blank = blank_lines.first(i, seg_end)
+            limit = blank if blank != -1 else seg_end
             if tok == "\\$":
                 spans.append(Span("dollar", i, i + 2))
                 i += 2
             elif tok in ("\\(", "\\["):
-                close = text.find("\\)" if tok == "\\(" else "\\]", i + 2, limit)
+                close = closers[tok].first(i + 2, limit - 1)
                 if close != -1 and text[i + 2 : close].strip():
                     spans.append(Span("math", i, close + 2, tok == "\\[", i + 2, close))
                     i = close + 2
@@ -132,28 +166,23 @@ def scan(text: str) -> list[Span]:
             elif tok[0] == "\\":
                 i += 2
             elif tok[0] == "`":
-                close = text.find(tok, i + len(tok), limit)
-                while close != -1 and text.startswith("`", close + len(tok)):
-                    close = text.find(tok, close + len(tok) + 1, limit)
-                if close != -1 and text[close - 1] != "`":
-                    spans.append(Span("code", i, close + len(tok)))
-                    i = close + len(tok)
+                n = len(tok)
+                runs = backtick_runs.get(n)  # none after an escaped backtick cut the run
+                close = runs.first(i + n, limit - n + 1) if runs else -1
+                if close != -1:
+                    spans.append(Span("code", i, close + n))
+                    i = close + n
                 else:
-                    i += len(tok)
+                    i += n
             elif tok == "$$":
-                close = i + 2
-                while True:
-                    close = text.find("$$", close, limit)
-                    if close == -1 or text[close - 1] != "\\":
-                        break
-                    close += 1
+                close = double_dollars.first(i + 2, limit - 1)
                 if close != -1 and text[i + 2 : close].strip():
                     spans.append(Span("math", i, close + 2, True, i + 2, close))
                     i = close + 2
                 else:
                     i += 2
             else:
-                eol = text.find("\n", i, limit)
+                eol = newlines.first(i, limit)
                 close = _find_closing_dollar(text, i + 1, limit if eol == -1 else eol)
                 content = text[i + 1 : close] if close != -1 else ""
                 if (
