@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from articles import newlines
 from articles.frontmatter import (
     KNOWN_KEYS,
+    SEO_KEYS,
     FrontMatterLoader,
     split_front_matter,
     typed_values,
@@ -76,8 +77,12 @@ def front_matter(article, links=None):
     links = sorted(
         article.related_links.all() if links is None else links, key=lambda link: link.position
     )
+    # Extra front matter never overrides what the article's own fields hold (the admin
+    # refuses such keys; rows written before that are cleaned here).
     extra = dict(article.extra_front_matter or {})
     seo_extra = extra.pop("seo", {}) if isinstance(extra.get("seo"), dict) else {}
+    extra = {key: value for key, value in extra.items() if key not in KNOWN_KEYS}
+    seo_extra = {key: value for key, value in seo_extra.items() if key not in SEO_KEYS}
     values = {
         "id": article.source_id,
         "date": article.date,

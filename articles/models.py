@@ -185,15 +185,18 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         """Save an editor's change: render the answer when it changed or the renderer is
-        newer, stamp ``edited_at`` (imports write in bulk and never come here) and add one
-        to ``version``.
+        newer, stamp ``edited_at`` (imports write in bulk and never come here), forget the
+        imported file's hash and add one to ``version``.
 
         Raises StaleVersion, writing nothing, when the stored version is no longer the one
         this change started from: ``base_version`` when the caller set it (a form carries
         the version it was opened at), else the version this instance was loaded at.
         """
         self.edited_at = timezone.now()
-        extra = {"edited_at", "version"}
+        # An editor's change: the file's hash no longer describes the row, so the next
+        # import reads the file and reports it as a conflict instead of "unchanged".
+        self.source_hash = ""
+        extra = {"edited_at", "version", "source_hash"}
         if self.renderer_version != rendering.RENDERER_VERSION or self.answer != getattr(
             self, "_rendered_answer", None
         ):

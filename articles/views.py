@@ -111,6 +111,7 @@ class ArticleDetailView(DetailView):
                 "url",
                 "article_id",
                 "target__slug",
+                "target__question",
                 "target__status",
                 "target__publish_at",
                 "target__subject__slug",

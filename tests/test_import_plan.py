@@ -122,7 +122,7 @@ def test_a_conflict_names_the_file_the_url_and_the_editors_time():
     plan = plan_batch([(file, row(file, answer="The editor's answer.", edited=True))])
     assert plan.conflicts == [
         "learn/mathematics/what-is-a-limit.md: /learn/mathematics/questions/what-is-a-limit was "
-        "changed in the admin on 2025-03-04 05:06 UTC and its file changed too; kept the "
+        "changed in the admin on 2025-03-04 05:06 UTC and differs from its file; kept the "
         "editor's version (use --force to take the file's)"
     ]
     assert (plan.created, plan.updated, plan.unchanged) == (0, 0, 0)

@@ -26,7 +26,7 @@ from articles.admin.history import ArticleHistoryMixin
 from articles.admin.paginator import ArticleChangeList, EstimatedCountPaginator
 from articles.admin.related_links import RelatedLinkInline
 from articles.admin.views import answer_preview
-from articles.models import RelatedLink
+from articles.models import RelatedLink, StaleVersion
 
 #: A public address pasted into the search box: /learn/<subject>/questions/<slug>, with or
 #: without the site's scheme and host.
@@ -151,6 +151,15 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
         if term.isdigit() and len(term) <= 18:
             results = results | queryset.filter(source_id=int(term))
         return results, may_have_duplicates
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleVersion:
+            # Another change committed between the form's check and its save (the save's
+            # transaction is rolled back): check the same input again, against the
+            # version stored now, which refuses it with the form's message.
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         # The import compares edited_at with its own time to detect editors' changes.

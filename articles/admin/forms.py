@@ -8,6 +8,7 @@ the ModelAdmins and Article.save().
 from django import forms
 from django.core.exceptions import ValidationError
 
+from articles.admin.conflicts import find_conflict
 from articles.admin.widgets import (
     SEO_DESCRIPTION_LIMIT,
     SEO_TITLE_LIMIT,
@@ -15,6 +16,7 @@ from articles.admin.widgets import (
     CountedTextarea,
     CountedTextInput,
 )
+from articles.frontmatter import KNOWN_KEYS, SEO_KEYS
 from articles.models import Article, RelatedLink, Subject
 
 
@@ -62,16 +64,37 @@ class ArticleAdminForm(forms.ModelForm):
             editor.rendered_source = self.instance.answer
             editor.rendered_html = self.instance.answer_html
 
+    def clean_extra_front_matter(self):
+        extra = self.cleaned_data.get("extra_front_matter")
+        if isinstance(extra, dict):
+            owned = sorted(set(extra) & set(KNOWN_KEYS) - {"seo"})
+            seo = extra.get("seo")
+            if "seo" in extra and not isinstance(seo, dict):
+                owned.append("seo")
+            elif isinstance(seo, dict):
+                owned += [f"seo.{key}" for key in sorted(set(seo) & set(SEO_KEYS))]
+            if owned:
+                raise ValidationError(
+                    f"{', '.join(owned)}: the article's own fields hold "
+                    f"{'these keys' if len(owned) > 1 else 'this key'}; edit them there, "
+                    "and keep extra front matter for keys the site does not know."
+                )
+        elif extra not in (None, ""):
+            raise ValidationError('Extra front matter is a JSON object: {"key": "value"}.')
+        return extra
+
     def clean(self):
         cleaned = super().clean()
         if "title" in self.fields and not cleaned.get("title") and cleaned.get("question"):
             cleaned["title"] = cleaned["question"]
         opened_at = cleaned.get("base_version")
-        if self.instance.pk and opened_at is not None and opened_at != self.instance.version:
-            raise ValidationError(
-                "Someone else changed this article since you opened it (it is at version "
-                f"{self.instance.version}, you opened version {opened_at}); nothing was saved."
-            )
+        conflict = find_conflict(self.instance, opened_at, cleaned)
+        if conflict is not None:
+            # Shown again, the form carries the version it was refused at: saving again
+            # is the editor's decision, made after reading what changed.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("base_version")] = str(conflict.current)
+            raise ValidationError(conflict.message(), code="stale")
         self.instance.base_version = opened_at
         return cleaned
 
@@ -90,12 +113,18 @@ class RelatedLinkForm(forms.ModelForm):
     class Meta:
         model = RelatedLink
         fields = ("position", "target", "title")
-        help_texts = {"title": "Leave empty to use the target's question."}
+        help_texts = {
+            "title": "Only for a link to a missing article: readers see the question of "
+            "the article a link leads to."
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["title"].required = False
         self.fields["target"].label = "leads to"
+        if self.instance.target_id is not None:
+            # The title follows the target: nothing to type that could drift from it.
+            self.fields["title"].disabled = True
 
     def clean(self):
         cleaned = super().clean()
@@ -110,8 +139,8 @@ class RelatedLinkForm(forms.ModelForm):
                 self.instance.url = target.get_absolute_url()
                 self.instance.subject_name = target.subject.title
                 self.instance.source_id = target.source_id
-            if not cleaned.get("title"):
-                cleaned["title"] = target.question
+            # Kept for the export; readers see the target's question as it is then.
+            cleaned["title"] = target.question
         elif not self.instance.url:
             raise ValidationError({"target": "Choose the article this link leads to."})
         elif not cleaned.get("title"):

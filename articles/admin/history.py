@@ -23,6 +23,9 @@ from reversion.utils import mute_signals
 
 from articles.models import Article, RelatedLink
 
+#: The comment of the version record_baseline writes.
+BASELINE_COMMENT = "As it was before its first change in the admin."
+
 
 def record_baseline(objects):
     """Give objects that have no history yet a first version: the state they are in now.
@@ -44,7 +47,7 @@ def record_baseline(objects):
     if not fresh:
         return
     with reversion.create_revision():
-        reversion.set_comment("As it was before its first change in the admin.")
+        reversion.set_comment(BASELINE_COMMENT)
         for obj in fresh:
             reversion.add_to_revision(obj)
 

@@ -46,8 +46,8 @@ class ImportReport:
     """What an import did.
 
     ``errors``: one FrontMatterError per file that failed. ``conflicts``: messages for
-    articles an editor changed since their last import whose file changed too (skipped
-    unless forced). ``pruned``: articles removed or unpublished by ``prune``.
+    articles an editor changed since their last import that differ from their file
+    (skipped unless forced). ``pruned``: articles removed or unpublished by ``prune``.
     """
 
     files: int = 0

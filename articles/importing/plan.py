@@ -113,9 +113,8 @@ def conflict_message(prepared, stored):
     record = prepared.record
     return (
         f"{record.path}: {record.url} was changed in the "
-        f"admin on {stored.edited_at:%Y-%m-%d %H:%M} UTC and its file "
-        "changed too; kept the editor's version (use --force to take the "
-        "file's)"
+        f"admin on {stored.edited_at:%Y-%m-%d %H:%M} UTC and differs from its "
+        "file; kept the editor's version (use --force to take the file's)"
     )
 
 

@@ -120,7 +120,7 @@ class Writer:
                 force=self.force,
             )
             rows = {article.pk: article for article in existing.values()}
-            to_create, to_update, relink = [], [], []
+            to_create, to_update = [], []
             for decision in plan.decisions:
                 prepared, stored = decision.prepared, decision.stored
                 if decision.action is Action.CREATE:
@@ -147,7 +147,6 @@ class Writer:
                     for name, value in prepared.field_values().items():
                         setattr(article, name, value)
                     to_update.append((article, prepared))
-                    relink.append(article.pk)
                 # A CONFLICT writes nothing: the plan carries its message.
             for article, prepared in [*to_create, *to_update]:
                 article.answer_html = prepared.answer_html
@@ -168,23 +167,42 @@ class Writer:
                 )
             # Bulk writes send no signals: what follows them, in the same transaction.
             changes.articles_imported([article for article, _ in [*to_create, *to_update]])
-            if relink:
-                RelatedLink.objects.filter(article_id__in=relink).delete()
             for article, _ in to_create:
                 self.addresses[(article.subject.slug, article.slug)] = article.pk
-            RelatedLink.objects.bulk_create(
-                RelatedLink(
-                    article_id=article.pk,
-                    target_id=self.resolve(link.url),
-                    **{name: getattr(link, name) for name in LINK_FIELDS},
-                )
-                for article, prepared in [*to_create, *to_update]
-                for link in prepared.record.related
-            )
+            self._write_links(to_create, to_update, rows)
         self.report.created += plan.created
         self.report.updated += plan.updated
         self.report.unchanged += plan.unchanged
         self.report.conflicts.extend(plan.conflicts)
+
+    def _write_links(self, to_create, to_update, rows):
+        """Write the files' related links. An updated article's rows are changed in place,
+        position by position, so an editor's form that holds them stays valid; rows past
+        the file's last link are deleted, new positions inserted."""
+        fresh, changed, gone = [], [], []
+        for article, prepared in [*to_create, *to_update]:
+            stored = (
+                {link.position: link for link in rows[article.pk].related_links.all()}
+                if (article.pk in rows)
+                else {}
+            )
+            for link in prepared.record.related:
+                values = {name: getattr(link, name) for name in LINK_FIELDS}
+                values["target_id"] = self.resolve(link.url)
+                row = stored.pop(link.position, None)
+                if row is None:
+                    fresh.append(RelatedLink(article_id=article.pk, **values))
+                elif any(getattr(row, name) != value for name, value in values.items()):
+                    for name, value in values.items():
+                        setattr(row, name, value)
+                    changed.append(row)
+            gone.extend(row.pk for row in stored.values())
+        if gone:
+            RelatedLink.objects.filter(pk__in=gone).delete()
+        if changed:
+            RelatedLink.objects.bulk_update(changed, [*LINK_FIELDS, "target_id"])
+        if fresh:
+            RelatedLink.objects.bulk_create(fresh)
 
     def finish(self):
         """Write what is pending, then give dangling related links the targets that exist now.

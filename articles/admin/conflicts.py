@@ -1,0 +1,101 @@
+"""Refusing a save made over a newer version, and telling the editor what happened.
+
+Every change to an article takes the next ``Article.version``; a form carries the version
+it was opened at. When they differ, the save is refused and the editor reads who made the
+newer change (an editor, from django-reversion's history, or an import, from
+``imported_at``), when, and which fields it changed. The editor's input stays in the form,
+which now carries the newer version: saving again is a decision made after reading.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.formats import localize
+from django.utils.timezone import template_localtime
+from reversion.models import Version
+
+from articles.admin.history import BASELINE_COMMENT, COMPARED_FIELDS
+from articles.models import Article
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A newer change than the one a form was opened at.
+
+    ``who``: a user name or "an import"; ``when``: that change's time (None when unknown);
+    ``fields``: verbose names of the fields that changed since the form was opened, or,
+    when the opened version is not in the history (``compared_with_form``), those where
+    the form differs from the article as it is now.
+    """
+
+    opened: int
+    current: int
+    who: str
+    when: datetime | None
+    fields: tuple[str, ...]
+    compared_with_form: bool = False
+
+    def message(self):
+        when = f" on {localize(template_localtime(self.when))}" if self.when else ""
+        what = ""
+        if self.fields:
+            named = ", ".join(self.fields)
+            what = f" (your form differs in: {named})" if self.compared_with_form else f" ({named})"
+        return (
+            f"{self.who} changed this article{when}{what} since you opened it: it is at "
+            f"version {self.current}, you opened version {self.opened}; nothing was saved. "
+            "Your input is still in the form: compare it with the fields named, then save "
+            "again to replace that change with yours, or reload the page to start from it."
+        )
+
+
+def _changed_fields(before, article):
+    names = []
+    for name in COMPARED_FIELDS:
+        field = Article._meta.get_field(name)
+        if before.get(field.attname) != getattr(article, field.attname):
+            names.append(str(field.verbose_name))
+    return tuple(names)
+
+
+def find_conflict(article, opened, submitted=None):
+    """The Conflict between ``article`` as stored now (read again) and a form opened at version
+    ``opened`` (an int), or None when the article is still at that version.
+
+    ``submitted``: the form's cleaned data, used to name fields when the opened version
+    is not in the history (an import's versions are not).
+    """
+    if opened is None or article.pk is None:
+        return None
+    # The stored row, not the instance the view loaded a moment ago.
+    article = Article._base_manager.filter(pk=article.pk).first()
+    if article is None or opened == article.version:
+        return None
+    history = list(
+        Version.objects.get_for_object(article).select_related("revision__user").order_by("-pk")
+    )
+    # The baseline is written as the refused save starts: it is no one's change.
+    changes = [v for v in history if v.revision.comment != BASELINE_COMMENT]
+    latest = changes[0].revision if changes else None
+    if article.imported_at and (latest is None or article.imported_at > latest.date_created):
+        who, when = "an import", article.imported_at
+    elif latest is not None:
+        user = latest.user
+        who, when = (user.get_username() if user else "someone"), latest.date_created
+    else:
+        who, when = "someone", article.updated
+    before = next(
+        (version.field_dict for version in history if version.field_dict.get("version") == opened),
+        None,
+    )
+    if before is not None:
+        fields = _changed_fields(before, article)
+    elif submitted:
+        fields = tuple(
+            str(Article._meta.get_field(name).verbose_name)
+            for name in COMPARED_FIELDS
+            if name in submitted and submitted[name] != getattr(article, name)
+        )
+    else:
+        fields = ()
+    return Conflict(opened, article.version, who, when, fields, before is None and bool(submitted))

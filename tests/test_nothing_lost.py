@@ -1,0 +1,311 @@
+"""Nothing an editor or an operator does loses work: every write path checks the version
+it started from and refuses, with a message, a change made over a newer one.
+
+Each test plays two people: two tabs of the admin, an editor and an import, a bulk action
+and a revert.
+"""
+
+import json
+import re
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db.models import F
+from django.urls import reverse
+from reversion.models import Version
+
+from articles.admin.forms import ArticleAdminForm
+from articles.exporting import front_matter
+from articles.importing import import_paths
+from articles.models import Article, RelatedLink
+from tests.conftest import FIXTURES
+from tests.test_admin import form_data, run_action
+
+pytestmark = pytest.mark.django_db
+
+CHAIN_RULE = "how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+CHAIN_RULE_FILE = FIXTURES / "learn" / "mathematics" / f"{CHAIN_RULE}.md"
+
+
+def make_editor(name):
+    user = User.objects.create_user(name, password="pw-for-tests", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
+
+
+@pytest.fixture
+def two_tabs(client, sample_site):
+    """Two editors (Ada and Bob), each with a browser of their own."""
+    from django.test import Client
+
+    ada, bob = Client(), Client()
+    ada.force_login(make_editor("ada"))
+    bob.force_login(make_editor("bob"))
+    return ada, bob
+
+
+def article(slug=CHAIN_RULE):
+    return Article.objects.select_related("subject").get(slug=slug)
+
+
+def change_url(obj):
+    return reverse("admin:articles_article_change", args=[obj.pk])
+
+
+def open_form(browser, obj):
+    """What a tab holds after opening the change form: the URL and the data it would post."""
+    url = change_url(obj)
+    return url, form_data(browser.get(url))
+
+
+def errors_of(response):
+    return " ".join(
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", m))
+        for m in re.findall(
+            r'<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>', response.content.decode(), re.S
+        )
+    )
+
+
+# 1. Two editors, one article ------------------------------------------------------------
+
+
+def test_the_second_of_two_tabs_is_refused_and_told_who_changed_what(two_tabs):
+    ada, bob = two_tabs
+    obj = article()
+    url, ada_form = open_form(ada, obj)
+    _, bob_form = open_form(bob, obj)
+
+    ada_form["seo_keywords"] = "chain rule, composite function, derivative"
+    assert ada.post(url, ada_form).status_code == 302
+    bob_form["question"] = obj.question.replace("composite", "composite (nested)")
+    refused = bob.post(url, bob_form)
+
+    assert refused.status_code == 200  # the form again, with the editor's input
+    message = errors_of(refused)
+    assert "ada" in message and "SEO keywords" in message, message
+    assert "nothing was saved" in message
+    assert 'value="How do you differentiate a composite (nested) function' in (
+        refused.content.decode()
+    )
+    stored = article()
+    assert stored.seo_keywords == "chain rule, composite function, derivative"
+    assert "(nested)" not in stored.question
+
+
+def test_a_change_landing_between_the_check_and_the_save_is_refused_too(two_tabs, monkeypatch):
+    ada, _ = two_tabs
+    obj = article()
+    url, form = open_form(ada, obj)
+    original_clean = ArticleAdminForm.clean
+    calls = []
+
+    def other_writer_commits():
+        Article.objects.filter(pk=obj.pk).update(version=F("version") + 1, author="Other")
+
+    def clean_then_someone_saves(self):
+        # One test transaction holds both writers: the refused save's rollback undoes the
+        # other writer's change too, so it is made again before the second check, as a
+        # committed change would be seen.
+        calls.append(1)
+        if len(calls) == 1:
+            cleaned = original_clean(self)
+            other_writer_commits()  # right after this form's version check
+            return cleaned
+        other_writer_commits()
+        return original_clean(self)
+
+    monkeypatch.setattr(ArticleAdminForm, "clean", clean_then_someone_saves)
+    form["author"] = "Ada"
+    refused = ada.post(url, form)
+    assert refused.status_code == 200
+    assert "nothing was saved" in errors_of(refused)
+    assert article().author == "Other"
+
+
+def test_saving_again_after_the_refusal_applies_the_editors_input(two_tabs):
+    ada, bob = two_tabs
+    obj = article()
+    url, ada_form = open_form(ada, obj)
+    _, bob_form = open_form(bob, obj)
+    ada_form["seo_keywords"] = "chain rule"
+    ada.post(url, ada_form)
+    bob_form["question"] = "How do you apply the chain rule?"
+    refused = bob.post(url, bob_form)
+    # The refused form now carries the version it was refused at: Bob has seen the
+    # difference, and a second save is his decision.
+    again = {**bob_form, "base_version": refused.context["adminform"].form["base_version"].value()}
+    assert bob.post(url, again).status_code == 302
+    stored = article()
+    assert stored.question == "How do you apply the chain rule?"
+    assert stored.seo_keywords == bob_form["seo_keywords"]  # as the message warned
+
+
+# 2. A stale form over an import -----------------------------------------------------------
+
+
+def test_a_form_opened_before_an_import_is_refused_after_it(two_tabs, tmp_path):
+    ada, _ = two_tabs
+    obj = article()
+    url, form = open_form(ada, obj)
+    corrected = tmp_path / "mathematics" / CHAIN_RULE_FILE.name
+    corrected.parent.mkdir()
+    corrected.write_text(
+        CHAIN_RULE_FILE.read_text().replace("chain rule", "chain rule (corrected)", 1)
+    )
+    assert import_paths([tmp_path]).updated == 1
+    imported_answer = article().answer
+
+    form["author"] = "Ada"
+    refused = ada.post(url, form)
+    assert refused.status_code == 200
+    assert "an import" in errors_of(refused)
+    assert article().answer == imported_answer
+
+
+def test_an_editors_save_over_an_imported_article_makes_the_next_import_a_conflict(
+    two_tabs, tmp_path
+):
+    ada, _ = two_tabs
+    obj = article()
+    url, form = open_form(ada, obj)
+    form["author"] = "Ada"
+    assert ada.post(url, form).status_code == 302
+    # The same file as before: its hash is known, yet the editor's change is newer.
+    copy = tmp_path / "mathematics" / CHAIN_RULE_FILE.name
+    copy.parent.mkdir()
+    copy.write_bytes(CHAIN_RULE_FILE.read_bytes())
+    report = import_paths([tmp_path])
+    assert (report.unchanged, len(report.conflicts)) == (0, 1), report
+    assert article().author == "Ada"
+    forced = import_paths([tmp_path], force=True)
+    assert forced.updated == 1
+    assert article().author != "Ada"
+
+
+# 3. A revert touches one article ----------------------------------------------------------
+
+
+def test_reverting_one_article_of_a_bulk_action_leaves_the_others(two_tabs):
+    ada, _ = two_tabs
+    p, q = article(), article("how-do-you-expand-a-perfect-square")
+    assert run_action(ada, "set_no_index", [p, q]).status_code == 302
+    # Q changes after the bulk action: a new question.
+    url, form = open_form(ada, q)
+    form["question"] = "How do you expand (a + b)^2?"
+    assert ada.post(url, form).status_code == 302
+    q_links = list(RelatedLink.objects.filter(article=q).values_list("title", flat=True))
+
+    baseline = Version.objects.get_for_object(p).order_by("pk").first()
+    revert_url = reverse("admin:articles_article_revision", args=[p.pk, baseline.pk])
+    page = ada.get(revert_url)
+    assert ada.post(revert_url, form_data(page)).status_code == 302
+
+    assert article().no_index is False
+    q = article("how-do-you-expand-a-perfect-square")
+    assert q.question == "How do you expand (a + b)^2?"
+    assert q.no_index is True
+    assert list(RelatedLink.objects.filter(article=q).values_list("title", flat=True)) == q_links
+
+
+def test_a_revert_over_a_newer_change_is_refused(two_tabs):
+    ada, bob = two_tabs
+    obj = article()
+    url, form = open_form(ada, obj)
+    form["author"] = "First change"
+    ada.post(url, form)
+    first = Version.objects.get_for_object(obj).order_by("pk").first()
+    revert_url = reverse("admin:articles_article_revision", args=[obj.pk, first.pk])
+    revert_form = form_data(ada.get(revert_url))
+    # Bob saves while Ada looks at the revert page.
+    _, bob_form = open_form(bob, obj)
+    bob_form["seo_title"] = "Bob's title"
+    assert bob.post(url, bob_form).status_code == 302
+    refused = ada.post(revert_url, revert_form)
+    assert refused.status_code == 200
+    assert "bob" in errors_of(refused)
+    assert article().seo_title == "Bob's title"
+
+
+# 4. A related link shows the article it leads to -------------------------------------------
+
+
+def test_readers_see_the_targets_current_question(client, two_tabs):
+    ada, _ = two_tabs
+    obj = article()
+    link = obj.related_links.exclude(target=None).first()
+    other = Article.objects.exclude(pk__in=[obj.pk, link.target_id]).first()
+    url, form = open_form(ada, obj)
+    index = next(k for k, v in form.items() if k.endswith("-target") and v == link.target_id)
+    form[index] = other.pk
+    assert ada.post(url, form).status_code == 302
+    html = client.get(obj.get_absolute_url()).content.decode()
+    assert f'<a href="{other.get_absolute_url()}">{other.question}</a>' in html
+    # A retitled target is followed too.
+    other.refresh_from_db()
+    other.question = "A new question?"
+    other.save()
+    assert "A new question?" in client.get(obj.get_absolute_url()).content.decode()
+
+
+def test_the_inline_has_no_title_box_for_a_link_that_resolves(two_tabs):
+    ada, _ = two_tabs
+    obj = article()
+    page = ada.get(change_url(obj))
+    formset = page.context["inline_admin_formsets"][0].formset
+    for subform in formset.forms:
+        if subform.instance.target_id is not None:
+            assert "title" not in subform.fields or subform.fields["title"].disabled
+
+
+# 7. An import keeps related-link rows in place ----------------------------------------------
+
+
+def test_an_import_that_changes_an_article_keeps_its_link_rows(two_tabs, tmp_path):
+    ada, _ = two_tabs
+    obj = article()
+    before = list(obj.related_links.order_by("position").values_list("pk", flat=True))
+    changed = tmp_path / "mathematics" / CHAIN_RULE_FILE.name
+    changed.parent.mkdir()
+    changed.write_text(CHAIN_RULE_FILE.read_text().replace("chain rule", "chain-rule", 1))
+    assert import_paths([tmp_path]).updated == 1
+    after = list(obj.related_links.order_by("position").values_list("pk", flat=True))
+    assert after == before
+
+
+# 9. Extra front matter cannot hold keys the model owns ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key", ["url", "answer", "question", "id", "seo", "related_article1", "seo.title"]
+)
+def test_extra_front_matter_refuses_keys_the_article_owns(two_tabs, key):
+    ada, _ = two_tabs
+    obj = article()
+    url, form = open_form(ada, obj)
+    extra = {"seo": {key[4:]: "x"}} if key.startswith("seo.") else {key: "x"}
+    form["extra_front_matter"] = json.dumps({**extra, "custom": "kept"})
+    response = ada.post(url, form)
+    assert response.status_code == 200
+    assert key in errors_of(response)
+    assert article().extra_front_matter.get(key.split(".")[0]) is None
+
+
+def test_extra_front_matter_keeps_keys_the_site_does_not_know(two_tabs):
+    ada, _ = two_tabs
+    obj = article()
+    url, form = open_form(ada, obj)
+    form["extra_front_matter"] = json.dumps({"layout": "wide", "seo": {"robots": "all"}})
+    assert ada.post(url, form).status_code == 302
+    assert article().extra_front_matter == {"layout": "wide", "seo": {"robots": "all"}}
+
+
+def test_the_export_never_lets_extra_front_matter_override_a_field(sample_site):
+    obj = article()
+    # A row written before the admin refused such keys.
+    Article.objects.filter(pk=obj.pk).update(
+        extra_front_matter={"url": "/learn/other/questions/x", "answer": "Not it."}
+    )
+    values = front_matter(article())
+    assert values["url"] == obj.get_absolute_url()
+    assert str(values["answer"]) != "Not it."
