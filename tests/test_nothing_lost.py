@@ -17,7 +17,7 @@ from reversion.models import Version
 from articles.admin.forms import ArticleAdminForm
 from articles.exporting import front_matter
 from articles.importing import import_paths
-from articles.models import Article, RelatedLink
+from articles.models import Article, RelatedLink, Subject
 from tests.conftest import FIXTURES
 from tests.test_admin import form_data, run_action
 
@@ -309,3 +309,115 @@ def test_the_export_never_lets_extra_front_matter_override_a_field(sample_site):
     values = front_matter(article())
     assert values["url"] == obj.get_absolute_url()
     assert str(values["answer"]) != "Not it."
+
+
+# 5. The next import follows an editor's move ---------------------------------------------
+
+SQUARE = "how-do-you-expand-a-perfect-square"
+
+
+def changed_copy(tmp_path, slug, old, new, subject="mathematics"):
+    source = FIXTURES / "learn" / subject / f"{slug}.md"
+    copy = tmp_path / subject / source.name
+    copy.parent.mkdir(exist_ok=True)
+    text = source.read_text()
+    assert old in text
+    copy.write_text(text.replace(old, new, 1))
+    return copy
+
+
+def test_an_import_after_a_subject_rename_updates_the_moved_articles(client, two_tabs, tmp_path):
+    ada, _ = two_tabs
+    subject = Subject.objects.get(slug="mathematics")
+    subject.slug = "maths"
+    subject.save()
+    articles_before = Article.objects.count()
+    changed_copy(tmp_path, SQUARE, "author: QuickTakes", "author: Corrected")
+    report = import_paths([tmp_path])
+    assert (report.created, report.updated, report.errors) == (0, 1, [])
+    assert not Subject.objects.filter(slug="mathematics").exists()
+    assert Article.objects.count() == articles_before
+    assert Article.objects.get(slug=SQUARE).author == "Corrected"
+    old = client.get(f"/learn/mathematics/questions/{SQUARE}")
+    assert (old.status_code, old["Location"]) == (301, f"/learn/maths/questions/{SQUARE}")
+
+
+def test_an_import_after_an_article_move_updates_it_where_it_is(client, two_tabs, tmp_path):
+    ada, _ = two_tabs
+    obj = article(SQUARE)
+    url, form = open_form(ada, obj)
+    form["slug"] = "expanding-a-perfect-square"
+    assert ada.post(url, form).status_code == 302
+    changed_copy(tmp_path, SQUARE, "author: QuickTakes", "author: Corrected")
+    report = import_paths([tmp_path])
+    # The editor's move is newer than the file: kept, and the file is reported.
+    assert (report.created, report.updated, len(report.conflicts)) == (0, 0, 1)
+    assert Article.objects.get(pk=obj.pk).slug == "expanding-a-perfect-square"
+    assert not Article.objects.filter(slug=SQUARE).exists()
+    forced = import_paths([tmp_path], force=True)
+    assert (forced.created, forced.updated) == (0, 1)
+    moved = Article.objects.get(pk=obj.pk)
+    assert (moved.slug, moved.author) == ("expanding-a-perfect-square", "Corrected")
+    assert not Article.objects.filter(slug=SQUARE).exists()
+
+
+# 6. Two imports at once ------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_creating_one_subject_both_succeed(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's in-memory test database locks per table across threads")
+
+    folders = []
+    for n in range(2):
+        folder = tmp_path / f"import-{n}" / "new-subject"
+        folder.mkdir(parents=True)
+        for k in range(5):
+            text = (FIXTURES / "learn" / "mathematics" / f"{SQUARE}.md").read_text()
+            text = text.replace("/learn/mathematics/", "/learn/new-subject/")
+            text = text.replace(SQUARE, f"{SQUARE}-{n}-{k}").replace("id: ", f"id: {n}{k}", 1)
+            text = text.replace("subject: Mathematics", "subject: New Subject")
+            (folder / f"{SQUARE}-{n}-{k}.md").write_text(text)
+        folders.append(folder.parent)
+
+    def run(folder):
+        try:
+            return import_paths([folder], workers=1)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(run, folders))
+    assert [(r.created, r.errors) for r in reports] == [(5, []), (5, [])]
+    assert Subject.objects.filter(slug="new-subject").count() == 1
+    assert Article.objects.filter(subject__slug="new-subject").count() == 10
+
+
+def test_no_batch_size_holds_the_write_lock_for_more_than_a_thousand_articles(
+    sample_site, tmp_path, monkeypatch
+):
+    from articles.importing import write
+
+    sizes = []
+    original = write.Writer._write
+
+    def counted(self, batch):
+        sizes.append(len(batch))
+        return original(self, batch)
+
+    monkeypatch.setattr(write.Writer, "_write", counted)
+    folder = tmp_path / "mathematics"
+    folder.mkdir()
+    text = (FIXTURES / "learn" / "mathematics" / f"{SQUARE}.md").read_text()
+    for n in range(1001):
+        (folder / f"q-{n}.md").write_text(
+            text.replace(SQUARE, f"q-{n}").replace("id: 90004", f"id: {n + 1}")
+        )
+    report = import_paths([tmp_path], batch_size=6000, workers=1)
+    assert (report.created, report.errors) == (1001, [])
+    assert max(sizes) <= 1000

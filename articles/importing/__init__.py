@@ -29,10 +29,13 @@ from articles.importing.write import Writer
 from articles.models import Article
 from articles.workers import parallel_map
 
-__all__ = ["BATCH_SIZE", "ImportReport", "import_paths", "prune"]
+__all__ = ["BATCH_SIZE", "MAX_BATCH_SIZE", "ImportReport", "import_paths", "prune"]
 
 #: Articles written per transaction.
 BATCH_SIZE = 500
+#: The largest batch: a transaction holds SQLite's write lock, and an editor's save waits
+#: for it (20 s at most, settings.DATABASES' timeout); 1,000 articles take well under that.
+MAX_BATCH_SIZE = 1000
 #: Below this many files, worker processes cost more than they save.
 MIN_FILES_FOR_WORKERS = 200
 
@@ -142,6 +145,7 @@ def import_paths(
     FrontMatterError when a path, an archive or the subjects file cannot be read.
     """
     started = time.perf_counter()
+    batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
     report = ImportReport(dry_run=dry_run)
     entries = load_subjects_file(subjects_file) if subjects_file else None
     with contextlib.ExitStack() as stack:

@@ -8,7 +8,7 @@ import json
 import os
 import re
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from articles.frontmatter import CONTROL_CHARACTERS_RE, FrontMatterError
 from articles.models import Subject
@@ -117,11 +117,19 @@ def subject_for(record, known, fixed):
     """
     subject = known.get(record.subject_slug)
     if subject is None:
-        subject = Subject.objects.create(
-            slug=record.subject_slug,
-            title=record.subject_name,
-            listed=not fixed,
-        )
+        try:
+            with transaction.atomic():  # a savepoint: another import may create it first
+                subject = Subject.objects.create(
+                    slug=record.subject_slug,
+                    title=record.subject_name,
+                    listed=not fixed,
+                )
+        except IntegrityError:
+            # Created by an import running beside this one (it has committed: the unique
+            # index made this insert wait for it), or a title another subject holds.
+            subject = Subject.objects.filter(slug=record.subject_slug).first()
+            if subject is None:
+                raise
         known[subject.slug] = subject
     elif (
         not fixed

@@ -14,7 +14,7 @@ from articles.frontmatter import URL_RE, FrontMatterError
 from articles.importing.plan import Action, StoredArticle, plan_batch
 from articles.importing.prepare import IMPORTED_FIELDS, LINK_FIELDS
 from articles.importing.subjects import known_subjects, subject_for
-from articles.models import Article, RelatedLink
+from articles.models import Article, Redirect, RelatedLink
 
 #: Written on every create or update, besides IMPORTED_FIELDS.
 BOOKKEEPING_FIELDS = (
@@ -98,9 +98,14 @@ class Writer:
         now = timezone.now()
         with transaction.atomic():
             by_address = {}
+            moved = self._moved_addresses(batch)
             for prepared in batch:
-                subject = subject_for(prepared.record, self.subjects, self.subjects_fixed)
-                by_address[(subject.pk, prepared.record.slug)] = (subject, prepared)
+                if prepared.record.url in moved:
+                    subject, slug = moved[prepared.record.url]
+                else:
+                    subject = subject_for(prepared.record, self.subjects, self.subjects_fixed)
+                    slug = prepared.record.slug
+                by_address[(subject.pk, slug)] = (subject, prepared)
             existing = {
                 (a.subject_id, a.slug): a
                 # Locked until the batch commits (PostgreSQL), so an editor's save cannot
@@ -174,6 +179,38 @@ class Writer:
         self.report.updated += plan.updated
         self.report.unchanged += plan.unchanged
         self.report.conflicts.extend(plan.conflicts)
+
+    def _moved_addresses(self, batch):
+        """``{url: (Subject, slug)}`` for the batch's files whose address an editor moved an
+        article away from (a Redirect row starts there, no article stands there, and an
+        article stands where it leads): the file updates that article where it is now,
+        and its old subject is never created again. Two queries."""
+        urls = {prepared.record.url: prepared.record for prepared in batch}
+        redirects = dict(
+            Redirect.objects.filter(old_path__in=urls).values_list("old_path", "new_path")
+        )
+        if not redirects:
+            return {}
+        targets = {}
+        for old, new in redirects.items():
+            match = URL_RE.match(new)
+            if match and match["subject"] in self.subjects:
+                targets[old] = (self.subjects[match["subject"]], match["slug"])
+        addresses = {(urls[old].subject_slug, urls[old].slug) for old in targets} | {
+            (subject.slug, slug) for subject, slug in targets.values()
+        }
+        standing = set(
+            Article._base_manager.filter(
+                subject__slug__in={subject for subject, _ in addresses},
+                slug__in={slug for _, slug in addresses},
+            ).values_list("subject__slug", "slug")
+        )
+        return {
+            old: (subject, slug)
+            for old, (subject, slug) in targets.items()
+            if (urls[old].subject_slug, urls[old].slug) not in standing
+            and (subject.slug, slug) in standing
+        }
 
     def _write_links(self, to_create, to_update, rows):
         """Write the files' related links. An updated article's rows are changed in place,

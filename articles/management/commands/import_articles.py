@@ -75,7 +75,11 @@ class Command(BaseCommand):
             "are never touched.",
         )
         parser.add_argument(
-            "--batch-size", type=int, default=500, help="Articles written per transaction."
+            "--batch-size",
+            type=int,
+            default=500,
+            help="Articles written per transaction (at most 1,000, so that an editor's save "
+            "never waits longer than the database's lock timeout).",
         )
         parser.add_argument(
             "--workers",
