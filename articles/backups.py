@@ -14,10 +14,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
 from articles.caching import bump_content_version
+from articles.sitelock import SiteBusy, site_lock
 
 #: The first bytes of every SQLite database file (sqlite.org/fileformat.html, 1.3.1).
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -83,7 +86,10 @@ def backup(path, using=DEFAULT_DB_ALIAS):
 def restore(path, using=DEFAULT_DB_ALIAS):
     """Replace everything in database ``using`` with the backup at ``path``.
 
-    The file must be a backup of the same engine (checked by its first bytes). SQLite: the
+    The file must be a backup of this site made by this code or an older one, for the
+    same engine: checked by its first bytes, then by its django_migrations rows (an
+    older backup is migrated after the restore). The restore holds the site lock alone
+    (articles.sitelock) and is refused while an import or a re-render runs. SQLite: the
     backup API copies the file over the live database in one step; other connections see
     the restored data on their next query. PostgreSQL: ``pg_restore --clean --if-exists
     --single-transaction`` into the existing database (create an empty one first for a new
@@ -101,26 +107,98 @@ def restore(path, using=DEFAULT_DB_ALIAS):
     if not head.startswith(expected):
         kind = "an SQLite database" if vendor == "sqlite" else "a pg_dump custom-format file"
         raise BackupError(f"{path} is not {kind}; the database ({vendor}) was not touched")
-    if vendor == "sqlite":
-        _sqlite_restore(path, using)
-    else:
-        _run(
-            [
-                "pg_restore",
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                "--exit-on-error",
-                "--dbname",
-                _pg_environment(using)["PGDATABASE"],
-                str(path),
-            ],
-            using,
-        )
+    applied = _sqlite_migrations(path) if vendor == "sqlite" else _pg_migrations(path, using)
+    missing = check_migrations(path, applied)
+    try:
+        with site_lock(exclusive=True, wait=False, using=using):
+            if vendor == "sqlite":
+                _sqlite_restore(path, using)
+            else:
+                _pg_restore(path, using)
+            if missing:
+                # An older backup of this site: bring its tables up to this code.
+                call_command("migrate", database=using, interactive=False, verbosity=0)
+    except SiteBusy as busy:
+        raise BackupError(
+            f"{busy}; the database was not touched: restore again once it has finished"
+        ) from None
     bump_content_version()
     return BackupResult(path, path.stat().st_size, vendor)
+
+
+def check_migrations(path, applied):
+    """Refuse a backup that is not of this site or is newer than this code.
+
+    ``applied``: the (app, migration) pairs the backup's django_migrations table holds, or
+    None when it has no such table. Returns the number of this code's migrations the
+    backup lacks (an older backup: migrated after the restore). Raises BackupError.
+    """
+    if not applied or not any(app == "articles" for app, _ in applied):
+        raise BackupError(
+            f"{path} is not a backup of this site (it holds no articles migrations); "
+            "the database was not touched"
+        )
+    known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+    unknown = sorted(applied - known)
+    if unknown:
+        names = ", ".join(f"{app}.{name}" for app, name in unknown[:5])
+        raise BackupError(
+            f"{path} was made by a newer version of the site ({len(unknown)} migrations this "
+            f"code does not know: {names}); the database was not touched"
+        )
+    return len(known - applied)
+
+
+def _sqlite_migrations(path):
+    try:
+        source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise BackupError(f"cannot open {path}: {error}") from None
+    try:
+        return set(source.execute("SELECT app, name FROM django_migrations").fetchall())
+    except sqlite3.DatabaseError:
+        return None  # no such table, or not a database at all
+    finally:
+        source.close()
+
+
+def _pg_migrations(path, using):
+    """The django_migrations rows of a pg_dump archive, read with pg_restore (no server
+    needed): its data section as COPY text."""
+    output = _run(
+        ["pg_restore", "--data-only", "--table=django_migrations", "--file=-", str(path)],
+        using,
+        capture=True,
+    )
+    rows, inside = set(), False
+    for line in output.splitlines():
+        if line.startswith("COPY ") and "django_migrations" in line:
+            inside = True
+        elif inside and line == "\\.":
+            break
+        elif inside:
+            columns = line.split("\t")
+            if len(columns) >= 3:
+                rows.add((columns[1], columns[2]))
+    return rows or None
+
+
+def _pg_restore(path, using):
+    _run(
+        [
+            "pg_restore",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            "--dbname",
+            _pg_environment(using)["PGDATABASE"],
+            str(path),
+        ],
+        using,
+    )
 
 
 def _sqlite_backup(using, target):
@@ -168,15 +246,19 @@ def _pg_environment(using):
     return {name: str(value) for name, value in values.items() if value}
 
 
-def _run(command, using):
+def _run(command, using, capture=False):
     if shutil.which(command[0]) is None:
         raise BackupError(
             f"{command[0]} is not installed: install PostgreSQL's client tools "
             "(Debian: apt-get install postgresql-client) of the server's major version"
         )
     environment = {**os.environ, **_pg_environment(using)}
-    with tempfile.TemporaryFile(mode="w+") as errors:
-        result = subprocess.run(command, env=environment, stderr=errors, stdout=subprocess.DEVNULL)
+    with tempfile.TemporaryFile(mode="w+") as errors, tempfile.TemporaryFile(mode="w+") as out:
+        result = subprocess.run(
+            command, env=environment, stderr=errors, stdout=out if capture else subprocess.DEVNULL
+        )
         if result.returncode != 0:
             errors.seek(0)
             raise BackupError(f"{command[0]} failed: {errors.read().strip()}")
+        out.seek(0)
+        return out.read()

@@ -2,6 +2,7 @@
 (SQLite or PostgreSQL). A backup restored into a fresh database serves the same pages; a
 restore replaces what changed since; a file that is not a backup changes nothing."""
 
+import contextlib
 import json
 import os
 import subprocess
@@ -148,3 +149,98 @@ def test_a_backup_without_a_path_is_named_for_the_database(sample_site, tmp_path
     (written,) = [path for path in tmp_path.iterdir() if path.name.startswith("backup-")]
     suffix = ".sqlite3" if connection.vendor == "sqlite" else ".dump"
     assert written.suffix == suffix and written.stat().st_size > 0
+
+
+# --- a restore cannot destroy ---------------------------------------------------------------
+
+
+def unrelated_backup(tmp_path):
+    """A valid backup file of the right engine that is not a backup of this site."""
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        path = tmp_path / "other.sqlite3"
+        other = sqlite3.connect(path)
+        other.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+        other.execute("INSERT INTO notes (text) VALUES ('hello')")
+        other.commit()
+        other.close()
+        return path
+    from articles.backups import _pg_environment
+
+    name = "qt_unrelated_for_restore"
+    env = {**os.environ, **_pg_environment("default")}
+    subprocess.run(["dropdb", "--if-exists", name], env=env, check=True)
+    subprocess.run(["createdb", name], env=env, check=True)
+    subprocess.run(
+        ["psql", "-q", "-d", name, "-c", "CREATE TABLE notes (id int)"], env=env, check=True
+    )
+    path = tmp_path / "other.dump"
+    subprocess.run(["pg_dump", "--format=custom", "--file", str(path), name], env=env, check=True)
+    subprocess.run(["dropdb", name], env=env, check=True)
+    return path
+
+
+def test_a_backup_of_another_database_is_refused_and_changes_nothing(sample_site, tmp_path):
+    path = unrelated_backup(tmp_path)
+    count = Article.objects.count()
+    with pytest.raises(CommandError, match="not a backup of this site.*not touched"):
+        call_command("restore", str(path), interactive=False)
+    assert Article.objects.count() == count
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_a_backup_made_by_newer_code_is_refused(sample_site, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "backup.sqlite3"
+    call_command("backup", str(path), verbosity=0)
+    newer = sqlite3.connect(path)
+    newer.execute(
+        "INSERT INTO django_migrations (app, name, applied) VALUES "
+        "('articles', '0999_from_the_future', '2030-01-01')"
+    )
+    newer.commit()
+    newer.close()
+    with pytest.raises(CommandError, match="newer version of the site.*0999_from_the_future"):
+        call_command("restore", str(path), interactive=False)
+
+
+def test_a_restore_while_an_import_runs_is_refused(sample_site, tmp_path):
+    from articles.sitelock import site_lock
+
+    path = tmp_path / ("backup.sqlite3" if connection.vendor == "sqlite" else "backup.dump")
+    call_command("backup", str(path), verbosity=0)
+    Article.objects.update(author="After the backup")
+    if connection.vendor == "postgresql":
+        # The import runs in another session: hold its shared lock from a connection of
+        # its own (a session always gets the locks it already holds).
+        import psycopg
+
+        from articles.sitelock import ADVISORY_KEY
+
+        settings = connection.settings_dict
+        other = psycopg.connect(
+            dbname=settings["NAME"],
+            user=settings["USER"],
+            host=settings["HOST"],
+            port=settings["PORT"] or 5432,
+        )
+        other.execute("SELECT pg_advisory_lock_shared(%s)", [ADVISORY_KEY])
+        holder = contextlib.closing(other)
+    else:
+        holder = site_lock(exclusive=False, wait=False)
+    with holder, pytest.raises(CommandError, match="an import or a re-render is running"):
+        call_command("restore", str(path), interactive=False)
+    assert set(Article.objects.values_list("author", flat=True)) == {"After the backup"}
+
+
+def test_an_import_waits_for_a_restore(sample_site, tmp_path):
+    from articles.sitelock import SiteBusy, site_lock
+
+    if connection.vendor != "sqlite":
+        pytest.skip("one PostgreSQL session always gets the advisory locks it holds")
+    with site_lock(exclusive=True, wait=False):  # a second holder: a file handle of its own
+        with pytest.raises(SiteBusy, match="a restore is running"):
+            with site_lock(exclusive=False, wait=True, timeout=0.5):
+                pass

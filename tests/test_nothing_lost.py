@@ -20,6 +20,7 @@ from articles.importing import import_paths
 from articles.models import Article, RelatedLink, Subject
 from tests.conftest import FIXTURES
 from tests.test_admin import form_data, run_action
+from tests.test_concurrency import FormFields
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +54,16 @@ def change_url(obj):
 
 
 def open_form(browser, obj):
-    """What a tab holds after opening the change form: the URL and the data it would post."""
+    """What a tab holds after opening the change form: the URL and the data a browser would
+    post back (read from the page's HTML, so only what the page really holds)."""
     url = change_url(obj)
-    return url, form_data(browser.get(url))
+    return url, browser_form(browser.get(url))
+
+
+def browser_form(response):
+    fields = FormFields(response.content.decode(), "article_form").fields
+    assert "base_version" in dict(fields)  # the page carries the version it shows
+    return {**dict(fields), "_save": "Save"}
 
 
 def errors_of(response):
@@ -85,6 +93,9 @@ def test_the_second_of_two_tabs_is_refused_and_told_who_changed_what(two_tabs):
     message = errors_of(refused)
     assert "ada" in message and "SEO keywords" in message, message
     assert "nothing was saved" in message
+    # The difference, to read before saving again: the keywords Ada saved, Bob's question.
+    assert "SEO keywords: now “chain rule, composite function, derivative”" in message
+    assert "yours “How do you differentiate a composite (nested) function" in message
     assert 'value="How do you differentiate a composite (nested) function' in (
         refused.content.decode()
     )
@@ -236,7 +247,7 @@ def test_readers_see_the_targets_current_question(client, two_tabs):
     link = obj.related_links.exclude(target=None).first()
     other = Article.objects.exclude(pk__in=[obj.pk, link.target_id]).first()
     url, form = open_form(ada, obj)
-    index = next(k for k, v in form.items() if k.endswith("-target") and v == link.target_id)
+    index = next(k for k, v in form.items() if k.endswith("-target") and v == str(link.target_id))
     form[index] = other.pk
     assert ada.post(url, form).status_code == 302
     html = client.get(obj.get_absolute_url()).content.decode()
@@ -421,3 +432,23 @@ def test_no_batch_size_holds_the_write_lock_for_more_than_a_thousand_articles(
     report = import_paths([tmp_path], batch_size=6000, workers=1)
     assert (report.created, report.errors) == (1001, [])
     assert max(sizes) <= 1000
+
+
+def test_a_file_whose_url_changed_moves_its_article(client, sample_site, tmp_path):
+    copy = changed_copy(tmp_path, SQUARE, "author: QuickTakes", "author: Someone")
+    assert import_paths([tmp_path]).updated == 1  # the article now remembers this file
+    obj = article(SQUARE)
+    count = Article.objects.count()
+    copy.write_text(
+        copy.read_text().replace(
+            f"/learn/mathematics/questions/{SQUARE}", "/learn/mathematics/questions/squares"
+        )
+    )
+    report = import_paths([tmp_path], prune_mode="delete")
+    assert (report.created, report.pruned, report.errors) == (0, 0, [])
+    assert Article.objects.count() == count
+    moved = Article.objects.get(pk=obj.pk)
+    assert (moved.subject.slug, moved.slug) == ("mathematics", "squares")
+    old = client.get(f"/learn/mathematics/questions/{SQUARE}")
+    assert (old.status_code, old["Location"]) == (301, "/learn/mathematics/questions/squares")
+    assert client.get("/learn/mathematics/questions/squares").status_code == 200

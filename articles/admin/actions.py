@@ -4,8 +4,11 @@ and render through the ModelAdmin they are mixed into. Every change goes through
 Article.save(), never update(); this module does not import the ModelAdmin modules.
 """
 
+import copy
+
 import reversion
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils import timezone
 
 from articles.admin.forms import MoveToSubjectForm
@@ -34,20 +37,25 @@ class ArticleActionsMixin:
         pks = list(queryset.order_by().values_list("pk", flat=True))
         comment = f"{label} (bulk action on {len(pks)} article{'s' if len(pks) != 1 else ''})."
         for start in range(0, len(pks), 200):
-            batch = Article.objects.filter(pk__in=pks[start : start + 200])
-            batch = [a for a in batch.select_related("subject").order_by("pk") if change(a)]
-            if not batch:
-                continue
-            record_baseline(
-                Article.objects.filter(pk__in=[a.pk for a in batch]).select_related("subject")
-            )
-            with reversion.create_revision():
-                reversion.set_user(request.user)
-                for article in batch:
-                    article.edited_at = now
-                    article.save()
-                    self.log_change(request, article, [{"changed": {"fields": list(fields)}}])
-                reversion.set_comment(comment)
+            # Read and save under the rows' locks, so an editor's save cannot fall between
+            # (it waits, then is refused: its form holds the version before this one).
+            with transaction.atomic():
+                batch = Article.objects.filter(pk__in=pks[start : start + 200])
+                rows = list(
+                    batch.select_related("subject").select_for_update(of=("self",)).order_by("pk")
+                )
+                before = {article.pk: copy.copy(article) for article in rows}
+                batch = [a for a in rows if change(a)]
+                if not batch:
+                    continue
+                record_baseline([before[article.pk] for article in batch])
+                with reversion.create_revision():
+                    reversion.set_user(request.user)
+                    for article in batch:
+                        article.edited_at = now
+                        article.save()
+                        self.log_change(request, article, [{"changed": {"fields": list(fields)}}])
+                    reversion.set_comment(comment)
             changed += len(batch)
         return changed
 

@@ -83,7 +83,18 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
     fieldsets = (
         (
             "Content",
-            {"fields": ("subject", "question", "title", "article_title", "slug", "answer")},
+            # base_version: hidden, the version the form was opened at (see forms.py).
+            {
+                "fields": (
+                    "subject",
+                    "question",
+                    "title",
+                    "article_title",
+                    "slug",
+                    "answer",
+                    "base_version",
+                )
+            },
         ),
         (
             "SEO",

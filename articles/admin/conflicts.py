@@ -14,7 +14,7 @@ from django.utils.formats import localize
 from django.utils.timezone import template_localtime
 from reversion.models import Version
 
-from articles.admin.history import BASELINE_COMMENT, COMPARED_FIELDS
+from articles.admin.history import BASELINE_COMMENT, COMPARED_FIELDS, value_as_text
 from articles.models import Article
 
 
@@ -34,6 +34,9 @@ class Conflict:
     when: datetime | None
     fields: tuple[str, ...]
     compared_with_form: bool = False
+    #: (field, the value stored now, the form's value), as short texts, for each field
+    #: where the form differs from the article as it is now.
+    differences: tuple[tuple[str, str, str], ...] = ()
 
     def message(self):
         when = f" on {localize(template_localtime(self.when))}" if self.when else ""
@@ -41,12 +44,47 @@ class Conflict:
         if self.fields:
             named = ", ".join(self.fields)
             what = f" (your form differs in: {named})" if self.compared_with_form else f" ({named})"
+        differences = "".join(
+            f" {label}: now “{now}”, yours “{yours}”." for label, now, yours in self.differences
+        )
         return (
             f"{self.who} changed this article{when}{what} since you opened it: it is at "
-            f"version {self.current}, you opened version {self.opened}; nothing was saved. "
-            "Your input is still in the form: compare it with the fields named, then save "
-            "again to replace that change with yours, or reload the page to start from it."
+            f"version {self.current}, you opened version {self.opened}; nothing was saved."
+            + (
+                f" Where your form differs from the article now:{differences}"
+                if differences
+                else ""
+            )
+            + " Your input is still in the form: save again to replace the article with it, "
+            "or reload the page to start from the article as it is now."
         )
+
+
+def _short(text, limit=80):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _differences(article, submitted):
+    """(label, now, yours) for each compared field where ``submitted`` (cleaned data)
+    differs from ``article``."""
+    rows = []
+    for name in COMPARED_FIELDS:
+        if name not in submitted:
+            continue
+        field = Article._meta.get_field(name)
+        yours = submitted[name]
+        yours = getattr(yours, "pk", yours)
+        now = getattr(article, field.attname)
+        if yours != now:
+            rows.append(
+                (
+                    str(field.verbose_name),
+                    _short(value_as_text(field, now)),
+                    _short(value_as_text(field, yours)),
+                )
+            )
+    return tuple(rows)
 
 
 def _changed_fields(before, article):
@@ -98,4 +136,12 @@ def find_conflict(article, opened, submitted=None):
         )
     else:
         fields = ()
-    return Conflict(opened, article.version, who, when, fields, before is None and bool(submitted))
+    return Conflict(
+        opened,
+        article.version,
+        who,
+        when,
+        fields,
+        before is None and bool(submitted),
+        _differences(article, submitted) if submitted else (),
+    )

@@ -118,7 +118,7 @@ COMPARED_FIELDS = (
 )
 
 
-def _as_text(field, value):
+def value_as_text(field, value):
     if value is None or value == "":
         return "(empty)"
     if field.is_relation:
@@ -166,7 +166,7 @@ def article_version_changes(version, article):
         then, now = stored.get(field.attname), getattr(article, field.attname)
         if then == now:
             continue
-        then_text, now_text = _as_text(field, then), _as_text(field, now)
+        then_text, now_text = value_as_text(field, then), value_as_text(field, now)
         diff = _line_diff(then or "", now or "") if name == "answer" else ()
         changes.append(FieldChange(str(field.verbose_name), then_text, now_text, diff))
 

@@ -27,6 +27,7 @@ from articles.importing.prepare import init_worker, prepare_file
 from articles.importing.subjects import apply_subjects, load_subjects_file
 from articles.importing.write import Writer
 from articles.models import Article
+from articles.sitelock import site_lock
 from articles.workers import parallel_map
 
 __all__ = ["BATCH_SIZE", "MAX_BATCH_SIZE", "ImportReport", "import_paths", "prune"]
@@ -149,6 +150,8 @@ def import_paths(
     report = ImportReport(dry_run=dry_run)
     entries = load_subjects_file(subjects_file) if subjects_file else None
     with contextlib.ExitStack() as stack:
+        # Shared with other imports and re-renders; never beside a restore.
+        stack.enter_context(site_lock(exclusive=False, wait=True))
         files, roots = collect_files(paths, stack, report.errors)
         report.files = len(files)
         if dry_run:

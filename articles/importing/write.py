@@ -9,7 +9,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from articles import changes
+from articles import changes, redirects
+from articles.addresses import article_path
 from articles.frontmatter import URL_RE, FrontMatterError
 from articles.importing.plan import Action, StoredArticle, plan_batch
 from articles.importing.prepare import IMPORTED_FIELDS, LINK_FIELDS
@@ -117,6 +118,7 @@ class Writer:
                 .select_for_update(of=("self",))
                 .prefetch_related("related_links")
             }
+            self._follow_moved_files(by_address, existing)
             plan = plan_batch(
                 [
                     (prepared, stored_article(existing.get(key)))
@@ -179,6 +181,47 @@ class Writer:
         self.report.updated += plan.updated
         self.report.unchanged += plan.unchanged
         self.report.conflicts.extend(plan.conflicts)
+
+    def _follow_moved_files(self, by_address, existing):
+        """A file whose ``url`` changed since its last import moves the article it made
+        (found by its source path) to the new address, with a 301 from the old one, instead
+        of making a second article; the plan then updates it there. An article an editor
+        changed since is left where it is (reported as a conflict) unless forced.
+        ``existing`` gains the moved articles; the address changes are written here."""
+        missing = {
+            prepared.source_path: key
+            for key, (_, prepared) in by_address.items()
+            if key not in existing and prepared.source_path
+        }
+        if not missing:
+            return
+        moves = {}
+        for article in (
+            Article.objects.filter(source_path__in=missing)
+            .select_related("subject")
+            .select_for_update(of=("self",))
+            .prefetch_related("related_links")
+        ):
+            key = missing[article.source_path]
+            subject, prepared = by_address[key]
+            if article.edited_since_import and not self.force:
+                del by_address[key]
+                self.report.conflicts.append(
+                    f"{prepared.record.path}: its url is now {prepared.record.url}, but the "
+                    f"article it made ({article_path(article.subject.slug, article.slug)}) "
+                    f"was changed in the admin on {article.edited_at:%Y-%m-%d %H:%M} UTC; "
+                    "kept it where it is (use --force to move it)"
+                )
+                continue
+            moves[article_path(article.subject.slug, article.slug)] = prepared.record.url
+            article.subject, article.slug = subject, key[1]
+            article.version += 1
+            Article._base_manager.filter(pk=article.pk).update(
+                subject=subject, slug=key[1], version=article.version
+            )
+            existing[key] = article
+        if moves:
+            redirects.record_moves(moves, source=Redirect.Source.MOVED_FILE)
 
     def _moved_addresses(self, batch):
         """``{url: (Subject, slug)}`` for the batch's files whose address an editor moved an

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from articles import rendering, search
 from articles.models import Article, Subject
+from articles.sitelock import site_lock
 from articles.workers import parallel_map
 
 BATCH_SIZE = 500
@@ -33,7 +34,12 @@ class Command(BaseCommand):
             "--workers", type=int, default=None, help="Processes (default: one per CPU)."
         )
 
-    def handle(self, *args, all, subject, workers, **options):
+    def handle(self, *args, **options):
+        # Shared with imports; a restore waits for it (articles.sitelock).
+        with site_lock(exclusive=False, wait=True):
+            self._render(**options)
+
+    def _render(self, *, all, subject, workers, **options):
         started = time.perf_counter()
         articles = Article.objects.all()
         if subject:
