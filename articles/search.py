@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVectorExact,
+    SearchVectorField,
+    TrigramDistance,
+)
 from django.db import connections, router
-from django.db.models import Count, F
+from django.db.models import Case, Count, F, FloatField, Func, Value, When
 from django.utils.safestring import SafeString, mark_safe
+from rapidfuzz.distance import OSA
 
-from articles.models import Article, SearchDocument
+from articles import plaintext
+from articles.models import Article, SearchDocument, SearchTerm
 
 #: Results on one page of the search page.
 RESULTS_PER_PAGE = 20
@@ -35,16 +45,52 @@ _HIT_FIELDS = ("slug", "question", "date", "date_format", "subject__slug", "subj
 
 #: The SQLite index: an FTS5 table whose rowid is the article's id (see migration 0004).
 FTS_TABLE = "articles_search_fts"
+#: The same text indexed as written, without stemming (SQLite, migration 0007): an
+#: external-content FTS5 table reading its text from FTS_TABLE, and its fts5vocab table.
+WORDS_TABLE = "articles_search_words"
+VOCAB_TABLE = "articles_search_vocab"
+#: The vocabulary suggestions are drawn from, on both databases (migration 0007): each
+#: word as written (lower case, accents removed) and how many articles hold it. A snapshot,
+#: refreshed by refresh_vocabulary() after imports and rebuilds.
+TERM_TABLE = "articles_search_term"
 #: BM25 column weights, in the FTS5 table's column order: question, title, keywords,
 #: answer. The question and title say what an article is about; the answer mentions much.
 BM25_WEIGHTS = (10.0, 10.0, 4.0, 1.0)
-#: PostgreSQL's text search configuration; the stored vector (migration 0004) uses it too.
-PG_CONFIG = "english"
+#: PostgreSQL's text search configuration: english with accents removed (unaccent); the
+#: stored vector (migration 0007) uses it too.
+PG_CONFIG = "learn_english"
+#: The same without stemming, for the vocabulary.
+PG_WORDS_CONFIG = "learn_simple"
 #: ts_rank weights for D, C, B, A: the vector puts the question and title in A, keywords in
 #: B and the answer in C, so the order of importance matches BM25_WEIGHTS.
 PG_RANK_WEIGHTS = [0.05, 0.1, 0.4, 1.0]
 #: The GIN index over the stored vector (migration 0004).
 PG_GIN_INDEX = "articles_search_document_gin"
+
+#: Ranking: a hit's score (BM25 on SQLite, ts_rank_cd on PostgreSQL) is multiplied by one
+#: plus the bonuses it earns, so they weigh the same whatever the query's own scale. The
+#: words as a phrase in the question, anywhere, two of them side by side, all of them in
+#: the question, all close together.
+#: Measured with bench_search's recall set (README, Benchmarks).
+BONUS_PHRASE_IN_QUESTION = 1.0
+BONUS_PHRASE = 2.0
+BONUS_PAIR = 1.0
+BONUS_ALL_IN_QUESTION = 1.5
+BONUS_NEAR = 0.3
+#: Words at most this many tokens apart are "close together" (FTS5 NEAR; PostgreSQL's cover
+#: density ranking rewards closeness by itself).
+NEAR_DISTANCE = 8
+
+#: Suggestions: a query finding fewer results than this has its words checked against the
+#: vocabulary; a word held by fewer than SUGGEST_RARE articles is replaced by the most
+#: common word at most SUGGEST_EDITS[len] edits away (a letter added, dropped, changed or
+#: two neighbours swapped) that is held by SUGGEST_RATIO times as many articles.
+SUGGEST_BELOW = 3
+SUGGEST_RARE = 3
+SUGGEST_RATIO = 10
+SUGGEST_MIN_LENGTH = 4
+#: Trigram neighbours fetched per word on PostgreSQL (they catch a wrong first letter).
+SUGGEST_TRIGRAM_NEIGHBOURS = 20
 
 #: Words in the snippet of an answer: one passage around the matches, on both backends
 #: (a second PostgreSQL fragment costs a third more headline time for little).
@@ -57,10 +103,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WORD = re.compile(r"[^\W_]+")
 # A clause: an optional minus, then a "quoted phrase" (closing quote optional) or a chunk.
 _CLAUSE = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
-_INLINE_TAG = re.compile(
-    r"</?(?:a|abbr|b|code|em|i|kbd|mark|s|small|span|strong|sub|sup|u)\b[^>]*>", re.I
-)
-_TAG = re.compile(r"<[^>]*>")
 _MARKED = re.compile(f"{_MARK_START}(.*?){_MARK_END}", re.S)
 
 #: English function words dropped from queries: they carry no meaning of their own and
@@ -82,17 +124,9 @@ STOP_WORDS = frozenset(
 # --- indexed text ----------------------------------------------------------------------
 
 
-def plain_text(answer_html):
-    """Stored answer HTML -> the plain text that is indexed and shown in snippets.
-
-    Inline tags (emphasis, links, code spans, Pygments' token spans) vanish without a
-    trace so words stay whole; block and MathML tags become spaces so neighbouring cells,
-    items and math tokens do not run together. Entities are decoded, control characters
-    removed and whitespace collapsed. ``answer_html`` is the sanitised output of
-    articles.rendering, so a tag never holds a raw ``>``.
-    """
-    text = _TAG.sub(" ", _INLINE_TAG.sub("", answer_html or ""))
-    return " ".join(_CONTROL.sub(" ", html.unescape(text)).split())
+#: Stored answer HTML -> the plain text that is indexed and shown in snippets, formulas as
+#: linear text (articles.plaintext).
+plain_text = plaintext.plain_text
 
 
 def _index_row(article):
@@ -199,6 +233,119 @@ def websearch_text(clauses):
     return " ".join(parts)
 
 
+def positive_words(clauses):
+    """The words of the clauses that must (or may) match, in order, without repeats."""
+    return list(dict.fromkeys(w for c in clauses if not c.negated for w in c.words))
+
+
+def _fts5_phrase(words):
+    return '"' + " ".join(words).replace('"', '""') + '"'
+
+
+def fts5_bonuses(clauses):
+    """Clauses -> [(weight, table, FTS5 MATCH expression)] of the ranking bonuses (see
+    BONUS_PHRASE and the rest); built like fts5_expression, quoted strings only. Phrases
+    are matched in WORDS_TABLE, words as typed ("chaining rules" is not "chain rule");
+    the rest in FTS_TABLE, stemmed. A single word earns only the question bonus."""
+    positive = [c for c in clauses if not c.negated]
+    every = positive_words(clauses)
+    if not every:
+        return []
+    in_question = "{question title} : "
+    bonuses = [(BONUS_ALL_IN_QUESTION, FTS_TABLE, f"{in_question}({fts5_expression(positive)})")]
+    if len(every) > 1:
+        phrase = _fts5_phrase(every)
+        pairs = " OR ".join(_fts5_phrase(pair) for pair in zip(every, every[1:], strict=False))
+        near = " ".join(_fts5_phrase(c.words) for c in positive)
+        bonuses += [
+            (BONUS_PHRASE_IN_QUESTION, WORDS_TABLE, in_question + phrase),
+            (BONUS_PHRASE, WORDS_TABLE, phrase),
+            (BONUS_PAIR, WORDS_TABLE, pairs),
+            (BONUS_NEAR, FTS_TABLE, f"NEAR({near}, {NEAR_DISTANCE})"),
+        ]
+    return bonuses
+
+
+def tsquery_pairs(words):
+    """Words -> a to_tsquery text matching any two neighbours as typed, side by side:
+    ``'chain' <-> 'rule' | …``. Words are letters and digits only (see words())."""
+    return " | ".join(f"'{a}' <-> '{b}'" for a, b in zip(words, words[1:], strict=False))
+
+
+def fold(word):
+    """A word as the vocabulary holds it: lower case, accents removed (é -> e, ß stays)."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def max_edits(word):
+    """Edits a suggestion may be away from ``word``: one for words up to five letters,
+    two above (a typo in a short word soon makes another word)."""
+    return 1 if len(word) <= 5 else 2
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A query with its rare words corrected: ``text`` to show and link (the reader's
+    words, corrected ones replaced), ``clauses`` to search, ``words`` the
+    {typed: corrected} pairs."""
+
+    text: str
+    clauses: list
+    words: dict
+
+
+def best_correction(word, documents, candidates):
+    """The vocabulary word to offer instead of ``word`` (folded), or None.
+
+    ``documents``: how many articles hold ``word`` itself. ``candidates``: (term,
+    documents) pairs from the vocabulary. A word held by SUGGEST_RARE or more articles is
+    kept; otherwise the candidate at most max_edits(word) edits away (optimal string
+    alignment: a swap of neighbours is one edit) held by the most articles wins, fewer
+    edits first, provided it holds SUGGEST_RATIO times as many articles as ``word``."""
+    if documents >= SUGGEST_RARE or len(word) < SUGGEST_MIN_LENGTH or word.isdigit():
+        return None
+    limit = max_edits(word)
+    best = None
+    for term, count in candidates:
+        if term == word or count < max(SUGGEST_RARE, SUGGEST_RATIO * documents):
+            continue
+        distance = OSA.distance(word, term, score_cutoff=limit)
+        if distance > limit:
+            continue
+        key = (distance, -count, term)
+        if best is None or key < best[0]:
+            best = (key, term)
+    return best[1] if best else None
+
+
+def suggest(backend, text, clauses):
+    """A Suggestion for the query ``text`` (cleaned) parsed as ``clauses``, or None when
+    every word is common enough or has no better neighbour. One query (the vocabulary)."""
+    words = [
+        w
+        for w in dict.fromkeys(fold(w) for w in positive_words(clauses))
+        if len(w) >= SUGGEST_MIN_LENGTH and not w.isdigit() and w not in STOP_WORDS
+    ]
+    if not words:
+        return None
+    found = backend.vocabulary(words)
+    corrections = {}
+    for word in words:
+        documents = next((n for term, n in found.get(word, ()) if term == word), 0)
+        better = best_correction(word, documents, found.get(word, ()))
+        if better is not None:
+            corrections[word] = better
+    if not corrections:
+        return None
+    corrected = [
+        Clause(tuple(corrections.get(fold(w), w) for w in c.words), c.negated, c.or_next)
+        for c in clauses
+    ]
+    shown = _WORD.sub(lambda m: corrections.get(fold(m[0]), m[0]), text)
+    return Suggestion(shown, corrected, corrections)
+
+
 def highlighted(text):
     """Text with highlight markers -> safe HTML: everything escaped, matches in <mark>."""
     escaped = html.escape(text or "", quote=False)
@@ -236,21 +383,56 @@ class SearchResults:
 
     ``count()`` is the number of hits (in the subject, if a slug was given); slicing gives a
     list of Hit, best first; ``subject_counts`` gives the hits per subject ignoring the
-    subject filter. Each costs a fixed number of queries whatever the number of hits.
+    subject filter. A cross-posted article is one hit, its canonical copy (unless
+    ``copies``). Each costs a fixed number of queries whatever the number of hits: one
+    more (the vocabulary) when fewer than SUGGEST_BELOW hits are found, and one more
+    again when the query is searched corrected.
+
+    ``suggestion``: a Suggestion when a rare word has a common neighbour in the
+    vocabulary ("Did you mean …"), else None. ``corrected``: True when the query as typed
+    found nothing and the results are the suggestion's.
     """
 
-    def __init__(self, backend, clauses, subject=None):
+    def __init__(self, backend, clauses, subject=None, text="", copies=False):
         self.backend = backend
-        self.clauses = clauses
+        self.typed_clauses = clauses
         self.subject = subject
+        self.text = text
+        self.copies = copies
+
+    @cached_property
+    def _resolved(self):
+        """(clauses searched, subject counts, suggestion, corrected)."""
+        clauses = self.typed_clauses
+        if not clauses:
+            return clauses, [], None, False
+        rows = self.backend.subject_counts(clauses, self.copies)
+        if sum(row.count for row in rows) >= SUGGEST_BELOW:
+            return clauses, rows, None, False
+        suggestion = suggest(self.backend, self.text, clauses)
+        if suggestion is not None and not rows:
+            corrected_rows = self.backend.subject_counts(suggestion.clauses, self.copies)
+            if corrected_rows:
+                return suggestion.clauses, corrected_rows, suggestion, True
+        return clauses, rows, suggestion, False
+
+    @property
+    def clauses(self):
+        """The clauses searched: the typed ones, or the suggestion's when corrected."""
+        return self._resolved[0] if self.typed_clauses else []
+
+    @property
+    def suggestion(self):
+        return self._resolved[2]
+
+    @property
+    def corrected(self):
+        return self._resolved[3]
 
     @cached_property
     def subject_counts(self):
-        """SubjectCount per subject with hits, most hits first. One query."""
-        if not self.clauses:
-            return []
-        rows = self.backend.subject_counts(self.clauses)
-        return sorted(rows, key=lambda row: (-row.count, row.title))
+        """SubjectCount per subject with hits, most hits first."""
+        return sorted(self._resolved[1], key=lambda row: (-row.count, row.title))
 
     def count(self):
         if self.subject is None:
@@ -264,25 +446,30 @@ class SearchResults:
         if not isinstance(key, slice) or key.step not in (None, 1):
             raise TypeError("search results can only be sliced, e.g. results[0:20]")
         start, stop = key.start or 0, key.stop
-        if not self.clauses or (stop is not None and stop <= start):
+        if not self.typed_clauses or (stop is not None and stop <= start):
             return []
-        return self.backend.hits(self.clauses, self.subject, start, stop)
+        return self.backend.hits(self.clauses, self.subject, start, stop, self.copies)
 
 
-def _visible(subject):
+def _visible(subject, copies=False):
+    """Published articles (in the subject with slug ``subject``), each cross-posted
+    article once, as its canonical copy, unless ``copies`` (a subject's own list)."""
     articles = Article.objects.published()
+    if not copies:
+        articles = articles.one_per_article()
     return articles if subject is None else articles.filter(subject__slug=subject)
 
 
 class _SQLiteBackend:
-    """FTS5 with BM25: the table stores the indexed text, so snippets come from it."""
+    """FTS5 with BM25: the table stores the indexed text, so snippets come from it. A
+    second FTS5 table indexes the same text without stemming, for the vocabulary."""
 
     def __init__(self, alias):
         self.alias = alias
 
-    def _visible_sql(self, subject, *fields):
+    def _visible_sql(self, subject, copies, *fields):
         """SQL and params of the published articles (in ``subject``) as a derived table."""
-        visible = _visible(subject).using(self.alias).values(*fields).order_by()
+        visible = _visible(subject, copies).using(self.alias).values(*fields).order_by()
         return visible.query.sql_with_params()
 
     def _run(self, sql, params):
@@ -294,9 +481,9 @@ class _SQLiteBackend:
     # given ``rowid IN (published ids)`` SQLite would instead run the MATCH once per
     # published article, which takes seconds.
 
-    def subject_counts(self, clauses):
+    def subject_counts(self, clauses, copies=False):
         visible_sql, visible_params = self._visible_sql(
-            None, "pk", "subject_id", "subject__slug", "subject__title"
+            None, copies, "pk", "subject_id", "subject__slug", "subject__title"
         )
         rows = self._run(
             f"SELECT v.subject_id, v.subject__slug, v.subject__title, COUNT(*) "
@@ -306,15 +493,28 @@ class _SQLiteBackend:
         )
         return [SubjectCount(*row) for row in rows]
 
-    def hits(self, clauses, subject, start, stop):
+    def hits(self, clauses, subject, start, stop, copies=False):
         match = fts5_expression(clauses)
-        visible_sql, visible_params = self._visible_sql(subject, "pk")
+        visible_sql, visible_params = self._visible_sql(subject, copies, "pk")
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        # Each bonus is one more MATCH, run once (SQLite keeps a non-correlated IN list).
+        bonuses = fts5_bonuses(clauses)
+        boost = " + ".join(
+            f"{weight} * ({FTS_TABLE}.rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH %s))"
+            for weight, table, _ in bonuses
+        )
         ranked = self._run(
-            f"SELECT {FTS_TABLE}.rowid, bm25({FTS_TABLE}, {weights}) AS score "
+            f"SELECT {FTS_TABLE}.rowid, bm25({FTS_TABLE}, {weights}) * (1.0 + {boost or 0}) "
+            f"AS score "
             f"FROM {FTS_TABLE} CROSS JOIN ({visible_sql}) AS v ON v.pk = {FTS_TABLE}.rowid "
             f"WHERE {FTS_TABLE} MATCH %s ORDER BY score, {FTS_TABLE}.rowid LIMIT %s OFFSET %s",
-            [*visible_params, match, -1 if stop is None else stop - start, start],
+            [
+                *[expression for _, _, expression in bonuses],
+                *visible_params,
+                match,
+                -1 if stop is None else stop - start,
+                start,
+            ],
         )
         if not ranked:
             return []
@@ -342,72 +542,173 @@ class _SQLiteBackend:
             if pk in articles and pk in marked
         ]
 
-    def index(self, rows):
-        with connections[self.alias].cursor() as cursor:
-            cursor.executemany(
-                f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [(row[0],) for row in rows]
+    def vocabulary(self, words):
+        """{word: [(term, documents), …]}: for each folded word, the vocabulary's terms
+        with its first letter and a length within max_edits of its own (the word itself
+        among them when the vocabulary holds it). One query."""
+        selects, params = [], []
+        for word in words:
+            edits = max_edits(word)
+            selects.append(
+                f"SELECT %s, term, documents FROM {TERM_TABLE} WHERE term >= %s AND "
+                "term < %s AND length(term) BETWEEN %s AND %s"
             )
+            params += [word, word[0], chr(ord(word[0]) + 1), len(word) - edits, len(word) + edits]
+        found = {}
+        for word, term, documents in self._run(" UNION ALL ".join(selects), params):
+            found.setdefault(word, []).append((term, documents))
+        return found
+
+    def refresh_vocabulary(self):
+        # fts5vocab counts the articles holding each word; one pass over the index.
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {TERM_TABLE}")
+            cursor.execute(
+                f"INSERT INTO {TERM_TABLE} (term, documents) SELECT term, doc FROM {VOCAB_TABLE}"
+            )
+
+    def index(self, rows):
+        ids = [(row[0],) for row in rows]
+        with connections[self.alias].cursor() as cursor:
+            # An external-content table forgets a row given the text it indexed: drop the
+            # words' entries while FTS_TABLE still holds that text.
+            cursor.executemany(_SQLITE_FORGET_WORDS, ids)
+            cursor.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", ids)
             cursor.executemany(
                 f"INSERT INTO {FTS_TABLE} (rowid, question, title, keywords, answer) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                rows,
+            )
+            cursor.executemany(
+                f"INSERT INTO {WORDS_TABLE} (rowid, question, title, keywords, answer) "
                 "VALUES (%s, %s, %s, %s, %s)",
                 rows,
             )
 
     def remove(self, ids):
         with connections[self.alias].cursor() as cursor:
+            cursor.executemany(_SQLITE_FORGET_WORDS, [(i,) for i in ids])
             cursor.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [(i,) for i in ids])
 
     def clear(self):
         with connections[self.alias].cursor() as cursor:
+            cursor.execute(f"INSERT INTO {WORDS_TABLE} ({WORDS_TABLE}) VALUES ('delete-all')")
             cursor.execute(f"DELETE FROM {FTS_TABLE}")
 
     def optimise(self):
-        # Merge the index's segments into one: fewer b-trees to read per query.
+        # Merge the indexes' segments into one: fewer b-trees to read per query.
         with connections[self.alias].cursor() as cursor:
             cursor.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('optimize')")
+            cursor.execute(f"INSERT INTO {WORDS_TABLE} ({WORDS_TABLE}) VALUES ('optimize')")
+
+
+_SQLITE_FORGET_WORDS = (
+    f"INSERT INTO {WORDS_TABLE} ({WORDS_TABLE}, rowid, question, title, keywords, answer) "
+    f"SELECT 'delete', rowid, question, title, keywords, answer FROM {FTS_TABLE} "
+    "WHERE rowid = %s"
+)
+
+
+class _QuestionVector(Func):
+    """The question's and titles' part of the stored vector (weight A): ts_filter."""
+
+    function = "ts_filter"
+    template = "%(function)s(%(expressions)s, '{a}'::\"char\"[])"
+    output_field = SearchVectorField()
 
 
 class _PostgresBackend:
-    """A stored, weighted tsvector with a GIN index, ranked with ts_rank."""
+    """A stored, weighted tsvector with a GIN index, ranked with ts_rank_cd (cover density:
+    words close together rank higher)."""
 
     def __init__(self, alias):
         self.alias = alias
 
-    def _query(self, clauses):
-        return SearchQuery(websearch_text(clauses), search_type="websearch", config=PG_CONFIG)
+    def _query(self, clauses, search_type="websearch"):
+        text = websearch_text(clauses) if search_type == "websearch" else clauses
+        return SearchQuery(text, search_type=search_type, config=PG_CONFIG)
 
     def _positive_query(self, clauses):
         # ts_rank scores a query holding a negation near zero whatever else matches, and
         # excluded words never appear in a hit: rank and highlight without them.
         return self._query([c for c in clauses if not c.negated])
 
-    def _matching(self, subject, clauses):
+    def _matching(self, subject, clauses, copies=False):
         return (
-            _visible(subject)
+            _visible(subject, copies)
             .using(self.alias)
             .filter(search_document__document=self._query(clauses))
         )
 
-    def subject_counts(self, clauses):
+    def subject_counts(self, clauses, copies=False):
         rows = (
-            self._matching(None, clauses)
+            self._matching(None, clauses, copies)
             .values_list("subject_id", "subject__slug", "subject__title")
             .annotate(count=Count("pk"))
             .order_by()
         )
         return [SubjectCount(*row) for row in rows]
 
-    def hits(self, clauses, subject, start, stop):
+    def _boost(self, clauses):
+        """1 + the bonuses a hit earns (see BONUS_PHRASE), as an expression. Phrases are
+        matched in the vector of words as typed (``words``), the rest stemmed."""
+        every = positive_words(clauses)
+        question = _QuestionVector(F("search_document__document"))
+        bonuses = [(BONUS_ALL_IN_QUESTION, question, self._positive_query(clauses))]
+        if len(every) > 1:
+            typed = F("search_document__words")
+            phrase = SearchQuery(" ".join(every), search_type="phrase", config=PG_WORDS_CONFIG)
+            pairs = SearchQuery(tsquery_pairs(every), search_type="raw", config=PG_WORDS_CONFIG)
+            bonuses += [
+                (BONUS_PHRASE_IN_QUESTION, _QuestionVector(typed), phrase),
+                (BONUS_PHRASE, typed, phrase),
+                (BONUS_PAIR, typed, pairs),
+            ]
+        boost = Value(1.0)
+        for weight, vector, query in bonuses:
+            boost += Case(
+                When(
+                    condition=SearchVectorExact(vector, query),
+                    then=Value(weight),
+                ),
+                default=Value(0.0),
+                output_field=FloatField(),
+            )
+        return boost
+
+    def hits(self, clauses, subject, start, stop, copies=False):
         query = self._positive_query(clauses)
         marks = {"config": PG_CONFIG, "start_sel": _MARK_START, "stop_sel": _MARK_END}
         articles = (
-            self._matching(subject, clauses)
+            self._matching(subject, clauses, copies)
             .select_related("subject")
             .only(*_HIT_FIELDS)
             .annotate(
                 search_rank=SearchRank(
-                    F("search_document__document"), query, weights=PG_RANK_WEIGHTS
-                ),
+                    F("search_document__document"),
+                    query,
+                    weights=PG_RANK_WEIGHTS,
+                    cover_density=True,
+                )
+                * self._boost(clauses),
+            )
+            .order_by("-search_rank", "-date", "pk")[start:stop]
+        )
+        # Headlines only for the page's rows: the outer query computes them after the
+        # LIMIT (PostgreSQL would otherwise run them for every match before sorting).
+        articles = (
+            Article.objects.using(self.alias)
+            .filter(pk__in=articles.values("pk"))
+            .select_related("subject")
+            .only(*_HIT_FIELDS)
+            .annotate(
+                search_rank=SearchRank(
+                    F("search_document__document"),
+                    query,
+                    weights=PG_RANK_WEIGHTS,
+                    cover_density=True,
+                )
+                * self._boost(clauses),
                 question_marked=SearchHeadline(
                     F("search_document__question"), query, highlight_all=True, **marks
                 ),
@@ -419,7 +720,7 @@ class _PostgresBackend:
                     **marks,
                 ),
             )
-            .order_by("-search_rank", "-date", "pk")[start:stop]
+            .order_by("-search_rank", "-date", "pk")
         )
         return [
             Hit(
@@ -430,6 +731,44 @@ class _PostgresBackend:
             )
             for article in articles
         ]
+
+    def vocabulary(self, words):
+        """{word: [(term, documents), …]}: for each folded word, the vocabulary's terms
+        with its first letter and a length within max_edits of its own, and its nearest
+        trigram neighbours (pg_trgm: they catch a wrong first letter). One query."""
+        selects, params = [], []
+        for word in words:
+            edits = max_edits(word)
+            selects.append(
+                f"(SELECT %s, term, documents FROM {TERM_TABLE} WHERE term >= %s AND "
+                "term < %s AND length(term) BETWEEN %s AND %s)"
+            )
+            params += [word, word[0], chr(ord(word[0]) + 1), len(word) - edits, len(word) + edits]
+            neighbours = (
+                SearchTerm.objects.using(self.alias)
+                .annotate(distance=TrigramDistance("term", word))
+                .order_by("distance")
+                .values_list("term", "documents")[:SUGGEST_TRIGRAM_NEIGHBOURS]
+            )
+            sql, neighbour_params = neighbours.query.sql_with_params()
+            selects.append(f"(SELECT %s, n.* FROM ({sql}) AS n)")
+            params += [word, *neighbour_params]
+        found = {}
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(" UNION ".join(selects), params)
+            for word, term, documents in cursor.fetchall():
+                found.setdefault(word, []).append((term, documents))
+        return found
+
+    def refresh_vocabulary(self):
+        # ts_stat counts the articles holding each word (as written, accents removed).
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(f"TRUNCATE {TERM_TABLE}")
+            cursor.execute(
+                f"INSERT INTO {TERM_TABLE} (term, documents) SELECT word, ndoc FROM ts_stat("
+                f"'SELECT words FROM {SearchDocument._meta.db_table}')"
+            )
+            cursor.execute(f"ANALYZE {TERM_TABLE}")
 
     def index(self, rows):
         with connections[self.alias].cursor() as cursor:
@@ -484,6 +823,16 @@ def backend_for(using=None):
 SQLITE_DELETE_TRIGGER = f"""
     CREATE TRIGGER IF NOT EXISTS articles_search_fts_forget AFTER DELETE ON articles_article
     BEGIN
+        INSERT INTO {WORDS_TABLE} ({WORDS_TABLE}, rowid, question, title, keywords, answer)
+        SELECT 'delete', rowid, question, title, keywords, answer FROM {FTS_TABLE}
+        WHERE rowid = old.id;
+        DELETE FROM {FTS_TABLE} WHERE rowid = old.id;
+    END
+"""
+# Before migration 0007 made the words' table, the trigger forgot the main entry only.
+_SQLITE_DELETE_TRIGGER_0004 = f"""
+    CREATE TRIGGER IF NOT EXISTS articles_search_fts_forget AFTER DELETE ON articles_article
+    BEGIN
         DELETE FROM {FTS_TABLE} WHERE rowid = old.id;
     END
 """
@@ -496,24 +845,41 @@ def ensure_triggers(using):
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = %s", [FTS_TABLE])
-        if cursor.fetchone():
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE name IN (%s, %s)", [FTS_TABLE, WORDS_TABLE]
+        )
+        tables = {name for (name,) in cursor.fetchall()}
+        if WORDS_TABLE in tables:
             cursor.execute(SQLITE_DELETE_TRIGGER)
+        elif FTS_TABLE in tables:
+            cursor.execute(_SQLITE_DELETE_TRIGGER_0004)
 
 
 # --- public interface --------------------------------------------------------------------
 
 
-def search(raw_query, subject=None, using=None):
+def search(raw_query, subject=None, using=None, copies=False):
     """Search published articles.
 
     ``raw_query``: what the reader typed (any string; see clean_query and parse_query for
     what is made of it). ``subject``: the slug of a subject to search within, or None for
-    all (an unknown slug finds nothing).
+    all (an unknown slug finds nothing). ``copies``: keep cross-posted copies (a subject
+    page's own list holds its copies); by default each article is one hit, its canonical
+    copy, counted in that copy's subject.
     Returns SearchResults (lazy: no query runs until it is counted or sliced); it is empty
-    when the query holds nothing searchable. Never raises for any query text.
+    when the query holds nothing searchable. A query that finds nothing is searched again
+    with its rare words corrected from the vocabulary (SearchResults.corrected). Never
+    raises for any query text.
     """
-    return SearchResults(backend_for(using), parse_query(clean_query(raw_query)), subject)
+    text = clean_query(raw_query)
+    return SearchResults(backend_for(using), parse_query(text), subject, text, copies)
+
+
+def refresh_vocabulary(using=None):
+    """Refill the vocabulary "Did you mean" draws from with the index's words and their
+    article counts. One pass over the index (about a second on the whole corpus); run
+    after imports and rebuilds. Edits in between reach it at the next refresh."""
+    backend_for(using or router.db_for_write(Article)).refresh_vocabulary()
 
 
 def index_articles(articles, using=None):
@@ -569,4 +935,5 @@ def rebuild(batch_size=1000, using=None, progress=None):
     if progress is not None and batch:
         progress(len(batch))
     backend.optimise()
+    backend.refresh_vocabulary()
     return total

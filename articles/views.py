@@ -163,9 +163,15 @@ class SearchView(ListView):
             subject = Subject.objects.filter(slug=self.subject_slug).only("title").first()
             subject_title = subject.title if subject else ""
         params = {"q": self.query, **({"subject": self.subject_slug} if self.subject_slug else {})}
+        suggestion = results.suggestion
         context.update(
             query=self.query,
             searchable=bool(results.clauses),
+            suggestion=suggestion.text if suggestion else "",
+            corrected=results.corrected,
+            suggestion_query_string=urlencode({**params, "q": suggestion.text})
+            if suggestion
+            else "",
             subject_slug=self.subject_slug,
             subject_title=subject_title,
             subject_counts=counts,
