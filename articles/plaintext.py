@@ -89,6 +89,8 @@ def _linear(element):
             or (len(children) > 1 and children[1].get("accent") == "true")
         ):
             return parts[0]
+        if parts[1] and set(parts[1]) <= set("′″‴'"):
+            return parts[0] + parts[1]  # f′(x), not f^′(x)
         return f"{parts[0]}^{_group(parts[1])}"
     if tag in {"msub", "munder"} and len(parts) == 2:
         return f"{parts[0]}_{_group(parts[1])}"

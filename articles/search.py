@@ -19,7 +19,6 @@ from django.contrib.postgres.search import (
     SearchRank,
     SearchVectorExact,
     SearchVectorField,
-    TrigramDistance,
 )
 from django.db import connections, router
 from django.db.models import Case, Count, F, FloatField, Func, Value, When
@@ -27,7 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 from rapidfuzz.distance import OSA
 
 from articles import plaintext
-from articles.models import Article, SearchDocument, SearchTerm
+from articles.models import Article, SearchDocument
 
 #: Results on one page of the search page.
 RESULTS_PER_PAGE = 20
@@ -89,8 +88,13 @@ SUGGEST_BELOW = 3
 SUGGEST_RARE = 3
 SUGGEST_RATIO = 10
 SUGGEST_MIN_LENGTH = 4
-#: Trigram neighbours fetched per word on PostgreSQL (they catch a wrong first letter).
+#: Trigram neighbours fetched per unknown word on PostgreSQL (they catch a wrong first
+#: letter).
 SUGGEST_TRIGRAM_NEIGHBOURS = 20
+
+#: PostgreSQL ranks every match with plain ts_rank, then the best PG_RERANK of them with
+#: cover density and the bonuses (which read each vector again): five pages of results.
+PG_RERANK = 100
 
 #: Words in the snippet of an answer: one passage around the matches, on both backends
 #: (a second PostgreSQL fragment costs a third more headline time for little).
@@ -321,7 +325,8 @@ def best_correction(word, documents, candidates):
 
 def suggest(backend, text, clauses):
     """A Suggestion for the query ``text`` (cleaned) parsed as ``clauses``, or None when
-    every word is common enough or has no better neighbour. One query (the vocabulary)."""
+    every word is common enough or has no better neighbour. One query (the vocabulary),
+    on PostgreSQL two when a word is unknown and has no neighbour of its first letter."""
     words = [
         w
         for w in dict.fromkeys(fold(w) for w in positive_words(clauses))
@@ -330,12 +335,21 @@ def suggest(backend, text, clauses):
     if not words:
         return None
     found = backend.vocabulary(words)
-    corrections = {}
+    corrections, unknown = {}, []
     for word in words:
         documents = next((n for term, n in found.get(word, ()) if term == word), 0)
         better = best_correction(word, documents, found.get(word, ()))
         if better is not None:
             corrections[word] = better
+        elif documents == 0:
+            unknown.append(word)
+    if unknown:
+        # A word unknown with no neighbour of its own first letter: its first letter may be
+        # the typo (PostgreSQL looks further, by trigrams; one more query).
+        for word, candidates in backend.neighbours(unknown).items():
+            better = best_correction(word, 0, candidates)
+            if better is not None:
+                corrections[word] = better
     if not corrections:
         return None
     corrected = [
@@ -559,6 +573,10 @@ class _SQLiteBackend:
             found.setdefault(word, []).append((term, documents))
         return found
 
+    def neighbours(self, words):
+        """{word: [(term, documents), …]} beyond the first letter: none on SQLite."""
+        return {}
+
     def refresh_vocabulary(self):
         # fts5vocab counts the articles holding each word; one pass over the index.
         with connections[self.alias].cursor() as cursor:
@@ -676,39 +694,43 @@ class _PostgresBackend:
             )
         return boost
 
+    def _rank(self, query, cover_density=False):
+        return SearchRank(
+            F("search_document__document"),
+            query,
+            weights=PG_RANK_WEIGHTS,
+            cover_density=cover_density,
+        )
+
     def hits(self, clauses, subject, start, stop, copies=False):
         query = self._positive_query(clauses)
         marks = {"config": PG_CONFIG, "start_sel": _MARK_START, "stop_sel": _MARK_END}
-        articles = (
-            self._matching(subject, clauses, copies)
-            .select_related("subject")
-            .only(*_HIT_FIELDS)
-            .annotate(
-                search_rank=SearchRank(
-                    F("search_document__document"),
-                    query,
-                    weights=PG_RANK_WEIGHTS,
-                    cover_density=True,
-                )
-                * self._boost(clauses),
-            )
-            .order_by("-search_rank", "-date", "pk")[start:stop]
+        matching = self._matching(subject, clauses, copies)
+        # Two passes: plain ts_rank over every match picks the PG_RERANK best, then only
+        # those get the cover density rank and the bonuses, which read the large vectors
+        # again. Ranks past PG_RERANK keep the first pass's order.
+        first_pass = matching.annotate(search_rank=self._rank(query)).order_by(
+            "-search_rank", "-date", "pk"
         )
+        if start < PG_RERANK:
+            rank = self._rank(query, cover_density=True) * self._boost(clauses)
+            page = (
+                Article.objects.using(self.alias)
+                .filter(pk__in=first_pass.values("pk")[:PG_RERANK])
+                .annotate(search_rank=rank)
+                .order_by("-search_rank", "-date", "pk")[start : min(stop or PG_RERANK, PG_RERANK)]
+            )
+        else:
+            rank, page = self._rank(query), first_pass[start:stop]
         # Headlines only for the page's rows: the outer query computes them after the
         # LIMIT (PostgreSQL would otherwise run them for every match before sorting).
         articles = (
             Article.objects.using(self.alias)
-            .filter(pk__in=articles.values("pk"))
+            .filter(pk__in=page.values("pk"))
             .select_related("subject")
             .only(*_HIT_FIELDS)
             .annotate(
-                search_rank=SearchRank(
-                    F("search_document__document"),
-                    query,
-                    weights=PG_RANK_WEIGHTS,
-                    cover_density=True,
-                )
-                * self._boost(clauses),
+                search_rank=rank,
                 question_marked=SearchHeadline(
                     F("search_document__question"), query, highlight_all=True, **marks
                 ),
@@ -734,28 +756,35 @@ class _PostgresBackend:
 
     def vocabulary(self, words):
         """{word: [(term, documents), …]}: for each folded word, the vocabulary's terms
-        with its first letter and a length within max_edits of its own, and its nearest
-        trigram neighbours (pg_trgm: they catch a wrong first letter). One query."""
+        with its first letter and a length within max_edits of its own (the word itself
+        among them when the vocabulary holds it). One query."""
         selects, params = [], []
         for word in words:
             edits = max_edits(word)
             selects.append(
-                f"(SELECT %s, term, documents FROM {TERM_TABLE} WHERE term >= %s AND "
-                "term < %s AND length(term) BETWEEN %s AND %s)"
+                f"SELECT %s, term, documents FROM {TERM_TABLE} WHERE term >= %s AND "
+                "term < %s AND length(term) BETWEEN %s AND %s"
             )
             params += [word, word[0], chr(ord(word[0]) + 1), len(word) - edits, len(word) + edits]
-            neighbours = (
-                SearchTerm.objects.using(self.alias)
-                .annotate(distance=TrigramDistance("term", word))
-                .order_by("distance")
-                .values_list("term", "documents")[:SUGGEST_TRIGRAM_NEIGHBOURS]
+        return self._grouped(" UNION ALL ".join(selects), params)
+
+    def neighbours(self, words):
+        """{word: [(term, documents), …]}: the vocabulary's terms sharing enough trigrams
+        with each word (pg_trgm's ``%``, GIN-indexed), whatever their first letter. One
+        query."""
+        selects, params = [], []
+        for word in words:
+            selects.append(
+                f"(SELECT %s, term, documents FROM {TERM_TABLE} WHERE term %% %s "
+                "ORDER BY similarity(term, %s) DESC LIMIT %s)"
             )
-            sql, neighbour_params = neighbours.query.sql_with_params()
-            selects.append(f"(SELECT %s, n.* FROM ({sql}) AS n)")
-            params += [word, *neighbour_params]
+            params += [word, word, word, SUGGEST_TRIGRAM_NEIGHBOURS]
+        return self._grouped(" UNION ALL ".join(selects), params)
+
+    def _grouped(self, sql, params):
         found = {}
         with connections[self.alias].cursor() as cursor:
-            cursor.execute(" UNION ".join(selects), params)
+            cursor.execute(sql, params)
             for word, term, documents in cursor.fetchall():
                 found.setdefault(word, []).append((term, documents))
         return found

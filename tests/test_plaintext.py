@@ -24,6 +24,7 @@ def formula(latex):
         (r"\frac{x+1}{2y}", "(x + 1)/(2y)"),
         (r"\frac{dy}{dx}", "dy/dx"),
         ("x_1^2", "x_1^2"),
+        ("f'(x) = 5u^4", "f′(x) = 5u^4"),
         ("e^{-x^2}", "e^(−x^2)"),
         (r"\sin x + \cos x", "sin x + cos x"),
         (r"\int_0^1 f(x)\,dx", "∫_0^1 f(x) dx"),

@@ -74,7 +74,7 @@ POSTGRESQL_FORWARD = [
         documents integer NOT NULL
     )
     """,
-    "CREATE INDEX articles_search_term_trgm ON articles_search_term USING gist (term gist_trgm_ops)",
+    "CREATE INDEX articles_search_term_trgm ON articles_search_term USING gin (term gin_trgm_ops)",
 ]
 POSTGRESQL_INDEX = [
     "CREATE INDEX articles_search_document_gin ON articles_search_document USING gin (document)",
