@@ -59,8 +59,8 @@ HOSTILE_QUERIES = [
 
 #: Queries a search page costs, whatever the number of results: SQLite counts per subject,
 #: ranks, highlights the page's rows and loads their articles; PostgreSQL counts per
-#: subject and fetches the ranked, highlighted page in one query.
-PAGE_QUERIES = {"sqlite": 4, "postgresql": 2}
+#: subject, ranks and highlights the page in one query and loads its articles.
+PAGE_QUERIES = {"sqlite": 4, "postgresql": 3}
 
 
 @pytest.fixture
@@ -570,6 +570,18 @@ def test_words_close_together_outrank_words_far_apart(maths):
     make_article(maths, "far", "One question?", f"The marginal {filler} revenue grows.")
     make_article(maths, "near", "Another question?", f"The marginal revenue grows. {filler}")
     assert found("marginal revenue") == ["near", "far"]
+
+
+@pytest.mark.django_db
+def test_pages_past_the_reranked_ones_list_every_other_hit_once(maths, monkeypatch):
+    monkeypatch.setattr(search, "PG_RERANK", 20)
+    for n in range(45):
+        make_article(maths, f"zebra-{n:02d}", f"Zebra {n}?", "Zebra " * (n % 5 + 1))
+    results = search.search("zebra")
+    pages = [results[start : start + 20] for start in (0, 20, 40)]
+    assert [len(page) for page in pages] == [20, 20, 5]
+    slugs = [hit.article.slug for page in pages for hit in page]
+    assert len(set(slugs)) == 45
 
 
 # --- one hit per article ----------------------------------------------------------------
