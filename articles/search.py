@@ -65,13 +65,18 @@ PG_GIN_INDEX = "articles_search_document_gin"
 #: Ranking: a hit's score (BM25 on SQLite, ts_rank_cd on PostgreSQL) is multiplied by one
 #: plus the bonuses it earns, so they weigh the same whatever the query's own scale. The
 #: words as a phrase in the question, anywhere, two of them side by side, all of them in
-#: the question, all close together.
+#: the question, all of them as typed (not only their stems), all close together.
 #: Measured with bench_search's recall set (README, Benchmarks).
 BONUS_PHRASE_IN_QUESTION = 1.0
 BONUS_PHRASE = 2.0
 BONUS_PAIR = 1.0
 BONUS_ALL_IN_QUESTION = 1.5
+BONUS_EXACT = 1.0
 BONUS_NEAR = 0.3
+#: PostgreSQL's bonuses count this many times more: ts_rank_cd sets a match in the question
+#: further above one in the answer than BM25 does (a stemmed "chaining rules" in a question
+#: outranked "chain rule" in an answer four to one on the corpus).
+PG_BONUS_SCALE = 5.0
 #: Words at most this many tokens apart are "close together" (FTS5 NEAR; PostgreSQL's cover
 #: density ranking rewards closeness by itself).
 NEAR_DISTANCE = 8
@@ -252,7 +257,10 @@ def fts5_bonuses(clauses):
     if not every:
         return []
     in_question = "{question title} : "
-    bonuses = [(BONUS_ALL_IN_QUESTION, FTS_TABLE, f"{in_question}({fts5_expression(positive)})")]
+    bonuses = [
+        (BONUS_ALL_IN_QUESTION, FTS_TABLE, f"{in_question}({fts5_expression(positive)})"),
+        (BONUS_EXACT, WORDS_TABLE, fts5_expression(positive)),
+    ]
     if len(every) > 1:
         phrase = _fts5_phrase(every)
         pairs = " OR ".join(_fts5_phrase(pair) for pair in zip(every, every[1:], strict=False))
@@ -674,8 +682,11 @@ class _PostgresBackend:
         table = SearchDocument._meta.db_table
         weights = "'{" + ",".join(str(w) for w in PG_RANK_WEIGHTS) + "}'::float4[]"
         question_part = "ts_filter(d.{}, '{{a}}'::\"char\"[])"
-        bonus = [f"CASE WHEN {question_part.format('document')} @@ q.positive THEN %s ELSE 0 END"]
-        bonus_params = [BONUS_ALL_IN_QUESTION]
+        bonus = [
+            f"CASE WHEN {question_part.format('document')} @@ q.positive THEN %s ELSE 0 END",
+            "CASE WHEN d.words @@ q.exact THEN %s ELSE 0 END",
+        ]
+        bonus_params = [BONUS_ALL_IN_QUESTION, BONUS_EXACT]
         if len(every) > 1:
             bonus += [
                 f"CASE WHEN {question_part.format('words')} @@ q.phrase THEN %s ELSE 0 END",
@@ -683,6 +694,7 @@ class _PostgresBackend:
                 "CASE WHEN d.words @@ q.pairs THEN %s ELSE 0 END",
             ]
             bonus_params += [BONUS_PHRASE_IN_QUESTION, BONUS_PHRASE, BONUS_PAIR]
+        bonus_params = [PG_BONUS_SCALE * weight for weight in bonus_params]
         if start < PG_RERANK:
             score = f"ts_rank_cd({weights}, d.document, q.positive) * (1 + {' + '.join(bonus)})"
             limit, offset = min(stop or PG_RERANK, PG_RERANK) - start, start
@@ -703,6 +715,7 @@ class _PostgresBackend:
         sql = (
             "WITH q AS (SELECT websearch_to_tsquery(%s::regconfig, %s) AS matching, "
             "websearch_to_tsquery(%s::regconfig, %s) AS positive, "
+            "websearch_to_tsquery(%s::regconfig, %s) AS exact, "
             "phraseto_tsquery(%s::regconfig, %s) AS phrase, "
             "to_tsquery(%s::regconfig, %s) AS pairs), "
             f"first AS (SELECT d.article_id, ts_rank({weights}, d.document, q.positive) AS rank, "
@@ -723,6 +736,8 @@ class _PostgresBackend:
             PG_CONFIG,
             websearch_text(clauses),
             PG_CONFIG,
+            websearch_text(positive),
+            PG_WORDS_CONFIG,
             websearch_text(positive),
             PG_WORDS_CONFIG,
             " ".join(every),
