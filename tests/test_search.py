@@ -270,6 +270,28 @@ def test_deleting_many_articles_at_once_removes_their_entries(maths):
     assert index_size() == 0
 
 
+def vocabulary():
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT term, documents FROM {search.TERM_TABLE}")
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_the_vocabulary_forgets_the_words_of_changed_and_deleted_articles(maths):
+    article = make_article(maths, "animal", "Which animal?", "The aardvark digs.")
+    make_article(maths, "plant", "Which plant?", "The aardvark's fern.")
+    search.refresh_vocabulary()
+    assert vocabulary()["aardvark"] == 2
+    article.answer = "The pangolin rolls up."
+    article.save()
+    search.refresh_vocabulary()
+    assert (vocabulary()["aardvark"], vocabulary()["pangolin"]) == (1, 1)
+    article.delete()
+    search.refresh_vocabulary()
+    assert "pangolin" not in vocabulary()
+    assert vocabulary()["aardvark"] == 1
+
+
 @pytest.mark.django_db
 def test_an_import_indexes_new_and_changed_articles(write_article, tmp_path):
     write_article(slug="animal", question="Which animal digs?", answer="The aardvark.")
