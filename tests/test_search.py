@@ -1,6 +1,5 @@
 """Search: query parsing, ranking, snippets, keeping the index in step, the search page."""
 
-import html as html_lib
 import re
 from datetime import date, timedelta
 from io import StringIO
@@ -653,9 +652,7 @@ def test_snippets_show_formulas_as_text_students_write(maths):
     assert "√x" in snippet
     assert "a/b" in snippet
     assert "<mark>zebra</mark>" in snippet
-    assert re.sub(r"</?mark>", "", snippet) == html_lib.escape(
-        re.sub(r"</?mark>", "", snippet), quote=False
-    ).replace("&amp;", "&") or "<" not in re.sub(r"</?mark>", "", snippet)
+    assert "<" not in re.sub(r"</?mark>", "", snippet)  # no other HTML
 
 
 # --- benchmark --------------------------------------------------------------------------

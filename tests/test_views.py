@@ -286,6 +286,7 @@ def test_a_filtered_list_paginates_keeping_its_words(client, sample_site):
     second = client.get("/learn/mathematics", {"q": "zebra", "page": 2})
     assert len(second.context["articles"]) == 5
     assert 'href="?q=zebra"' in second.content.decode()
+    assert "{#" not in second.content.decode()
 
 
 def test_a_filtered_subject_page_costs_a_fixed_number_of_queries(client, sample_site):
