@@ -22,7 +22,7 @@ from django.utils.safestring import SafeString, mark_safe
 from rapidfuzz.distance import OSA
 
 from articles import plaintext
-from articles.models import Article, SearchDocument
+from articles.models import Article, SearchDocument, Subject
 
 #: Results on one page of the search page.
 RESULTS_PER_PAGE = 20
@@ -37,6 +37,9 @@ INDEXED_FIELDS = frozenset(
 # What index_articles reads of an article, and what a hit needs to be shown.
 _INDEX_FIELDS = ("question", "title", "article_title", "seo_keywords", "answer_html")
 _HIT_FIELDS = ("slug", "question", "date", "date_format", "subject__slug", "subject__title")
+# The same as columns, for PostgreSQL's raw query.
+_PG_HIT_ARTICLE = ("id", "subject_id", "slug", "question", "date", "date_format")
+_PG_HIT_SUBJECT = ("id", "title", "slug")
 
 #: The SQLite index: an FTS5 table whose rowid is the article's id (see migration 0004).
 FTS_TABLE = "articles_search_fts"
@@ -674,10 +677,11 @@ class _PostgresBackend:
 
     def hits(self, clauses, subject, start, stop, copies=False):
         """One query, in raw SQL (the ORM spent longer building this than PostgreSQL
-        running it): plain ts_rank over every match picks the PG_RERANK best, then only
-        those get the cover density rank (words close together) times one plus the
-        bonuses (see BONUS_PHRASE), which read each vector again; ranks past PG_RERANK
-        keep the first pass's order. Headlines only for the page's rows."""
+        running it), the page's articles and subjects included. Plain ts_rank over every
+        match picks the PG_RERANK best; only those get the cover density rank (words close
+        together) times one plus the bonuses (see BONUS_PHRASE), which read each vector
+        again; ranks past PG_RERANK keep the first pass's order. Headlines only for the
+        page's rows."""
         every = positive_words(clauses)
         visible_sql, visible_params = self._visible_sql(subject, copies, "pk", "date")
         table = SearchDocument._meta.db_table
@@ -725,9 +729,14 @@ class _PostgresBackend:
             "ORDER BY rank DESC, v.date DESC, d.article_id "
             + ("LIMIT %s) " if len(first_limit) == 1 else "LIMIT NULLIF(%s, -1) OFFSET %s) ")
             + f", ranked AS ({ranked}) "
-            "SELECT r.article_id, r.score, ts_headline(%s::regconfig, d.question, q.positive, "
-            "%s), ts_headline(%s::regconfig, d.answer, q.positive, %s) "
-            f"FROM ranked AS r JOIN {table} AS d ON d.article_id = r.article_id CROSS JOIN q "
+            "SELECT r.score, ts_headline(%s::regconfig, d.question, q.positive, %s), "
+            "ts_headline(%s::regconfig, d.answer, q.positive, %s), "
+            + ", ".join(f"a.{column}" for column in _PG_HIT_ARTICLE)
+            + ", "
+            + ", ".join(f"s.{column}" for column in _PG_HIT_SUBJECT)
+            + f" FROM ranked AS r JOIN {table} AS d ON d.article_id = r.article_id CROSS JOIN q "
+            f"JOIN {Article._meta.db_table} AS a ON a.id = r.article_id "
+            f"JOIN {Subject._meta.db_table} AS s ON s.id = a.subject_id "
             "ORDER BY r.score DESC, r.date DESC, r.article_id"
         )
         # ts_rank scores a query holding a negation near zero whatever else matches, and
@@ -756,19 +765,15 @@ class _PostgresBackend:
         with connections[self.alias].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        if not rows:
-            return []
-        articles = (
-            Article.objects.using(self.alias)
-            .select_related("subject")
-            .only(*_HIT_FIELDS)
-            .in_bulk([row[0] for row in rows])
-        )
-        return [
-            Hit(articles[pk], highlighted(question), highlighted(snippet), score)
-            for pk, score, question, snippet in rows
-            if pk in articles
-        ]
+        hits = []
+        split = 3 + len(_PG_HIT_ARTICLE)
+        for row in rows:
+            # The page's articles come with their subjects in the same query, as the ORM
+            # would load them with only() and select_related().
+            article = Article.from_db(self.alias, _PG_HIT_ARTICLE, row[3:split])
+            article.subject = Subject.from_db(self.alias, _PG_HIT_SUBJECT, row[split:])
+            hits.append(Hit(article, highlighted(row[1]), highlighted(row[2]), row[0]))
+        return hits
 
     def vocabulary(self, words):
         """{word: [(term, documents), …]}: for each folded word, the vocabulary's terms

@@ -58,8 +58,8 @@ HOSTILE_QUERIES = [
 
 #: Queries a search page costs, whatever the number of results: SQLite counts per subject,
 #: ranks, highlights the page's rows and loads their articles; PostgreSQL counts per
-#: subject, ranks and highlights the page in one query and loads its articles.
-PAGE_QUERIES = {"sqlite": 4, "postgresql": 3}
+#: subject, then ranks, highlights and loads the page in one query.
+PAGE_QUERIES = {"sqlite": 4, "postgresql": 2}
 
 
 @pytest.fixture
