@@ -1,8 +1,9 @@
 """Full-text search over articles: one interface, with the backend picked by the database.
 
-Owns the search index (an FTS5 table on SQLite, a weighted tsvector on PostgreSQL), keeps
-it in step with articles, and turns a reader's words into ranked, highlighted hits. It
-never decides visibility: every search starts from ``Article.objects.published()``.
+Owns the search index (an FTS5 table on SQLite, a weighted tsvector on PostgreSQL) and its
+vocabulary, keeps them in step with articles, and turns a reader's words (misspelled ones
+corrected) into ranked, highlighted hits. It never decides visibility: every search starts
+from ``Article.objects.published()``.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.contrib.postgres.search import (
-    SearchQuery,
-)
+from django.contrib.postgres.search import SearchQuery
 from django.db import connections, router
 from django.db.models import Count
 from django.utils.safestring import SafeString, mark_safe
@@ -85,9 +84,10 @@ PG_BONUS_SCALE = 5.0
 NEAR_DISTANCE = 8
 
 #: Suggestions: a query finding fewer results than this has its words checked against the
-#: vocabulary; a word held by fewer than SUGGEST_RARE articles is replaced by the most
-#: common word at most SUGGEST_EDITS[len] edits away (a letter added, dropped, changed or
-#: two neighbours swapped) that is held by SUGGEST_RATIO times as many articles.
+#: vocabulary; a word of SUGGEST_MIN_LENGTH letters or more held by fewer than SUGGEST_RARE
+#: articles is replaced by the most common word at most max_edits() edits away (a letter
+#: added, dropped, changed or two neighbours swapped) held by SUGGEST_RATIO times as many
+#: articles.
 SUGGEST_BELOW = 3
 SUGGEST_RARE = 3
 SUGGEST_RATIO = 10
@@ -255,7 +255,8 @@ def fts5_bonuses(clauses):
     """Clauses -> [(weight, table, FTS5 MATCH expression)] of the ranking bonuses (see
     BONUS_PHRASE and the rest); built like fts5_expression, quoted strings only. Phrases
     are matched in WORDS_TABLE, words as typed ("chaining rules" is not "chain rule");
-    the rest in FTS_TABLE, stemmed. A single word earns only the question bonus."""
+    the rest in FTS_TABLE, stemmed. A single word earns only the question and as-typed
+    bonuses."""
     positive = [c for c in clauses if not c.negated]
     every = positive_words(clauses)
     if not every:
