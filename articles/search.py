@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.postgres.search import SearchQuery
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Count
 from django.utils.safestring import SafeString, mark_safe
 from rapidfuzz.distance import OSA
@@ -824,7 +824,9 @@ class _PostgresBackend:
     def refresh_vocabulary(self):
         # ts_stat counts the articles holding each word (as written, accents removed).
         with connections[self.alias].cursor() as cursor:
-            cursor.execute(f"TRUNCATE {TERM_TABLE}")
+            # DELETE, not TRUNCATE: searches meanwhile keep reading the old vocabulary
+            # instead of waiting for the lock.
+            cursor.execute(f"DELETE FROM {TERM_TABLE}")
             cursor.execute(
                 f"INSERT INTO {TERM_TABLE} (term, documents) SELECT word, ndoc FROM ts_stat("
                 f"'SELECT words FROM {SearchDocument._meta.db_table}')"
@@ -944,8 +946,11 @@ def search(raw_query, subject=None, using=None, copies=False):
 def refresh_vocabulary(using=None):
     """Refill the vocabulary "Did you mean" draws from with the index's words and their
     article counts. One pass over the index (about a second on the whole corpus); run
-    after imports and rebuilds. Edits in between reach it at the next refresh."""
-    backend_for(using or router.db_for_write(Article)).refresh_vocabulary()
+    after imports and rebuilds. Edits in between reach it at the next refresh. One
+    transaction: searches meanwhile see the whole old vocabulary, never an empty one."""
+    alias = using or router.db_for_write(Article)
+    with transaction.atomic(using=alias):
+        backend_for(alias).refresh_vocabulary()
 
 
 def index_articles(articles, using=None):
