@@ -946,9 +946,9 @@ def search(raw_query, subject=None, using=None, copies=False):
 def refresh_vocabulary(using=None):
     """Refill the vocabulary "Did you mean" draws from with the index's words and their
     article counts. One pass over the index (on the whole corpus half a second on SQLite,
-    seven on PostgreSQL, its statistics refreshed too); run
-    after imports and rebuilds. Edits in between reach it at the next refresh. One
-    transaction: searches meanwhile see the whole old vocabulary, never an empty one."""
+    seven on PostgreSQL, its statistics refreshed too); run after imports and rebuilds.
+    Edits in between reach it at the next refresh. One transaction: searches meanwhile
+    see the whole old vocabulary, never an empty one."""
     alias = using or router.db_for_write(Article)
     with transaction.atomic(using=alias):
         backend_for(alias).refresh_vocabulary()

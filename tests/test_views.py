@@ -231,7 +231,11 @@ def test_a_large_subject_offers_a_filter_box_a_small_one_does_not(client, sample
     from articles import views
 
     assert views.SUBJECT_FILTER_MIN_QUESTIONS >= 100
-    assert FILTER_BOX not in client.get("/learn/mathematics").content.decode()
+    html = client.get("/learn/mathematics").content.decode()
+    assert FILTER_BOX not in html
+    # A small subject is searched within on the search page instead.
+    assert 'role="search" method="get" action="/search">' in html
+    assert '<input type="hidden" name="subject" value="mathematics">' in html
 
 
 def test_the_filter_box_narrows_the_subjects_list(client, sample_site, small_filter_threshold):
