@@ -437,6 +437,8 @@ class SearchResults:
             corrected_rows = self.backend.subject_counts(suggestion.clauses, self.copies)
             if corrected_rows:
                 return suggestion.clauses, corrected_rows, suggestion, True
+            # The correction finds nothing either: offering it would only waste a click.
+            suggestion = None
         return clauses, rows, suggestion, False
 
     @property

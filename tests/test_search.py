@@ -525,6 +525,15 @@ def test_a_word_with_no_neighbour_finds_nothing_and_offers_nothing(client, maths
 
 
 @pytest.mark.django_db
+def test_a_correction_that_finds_nothing_either_is_not_offered(maths):
+    calculus(maths)
+    make_article(maths, "zebra", "Zebra crossings?", "Stripes.")
+    search.refresh_vocabulary()
+    results = search.search("derivitive zebra")
+    assert (results.count(), results.suggestion, results.corrected) == (0, None, False)
+
+
+@pytest.mark.django_db
 def test_a_corrected_search_costs_two_more_queries(client, maths):
     calculus(maths)
     _, plain = search_page(client, q="derivative")
