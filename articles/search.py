@@ -35,10 +35,8 @@ INDEXED_FIELDS = frozenset(
 )
 # What index_articles reads of an article, and what a hit needs to be shown.
 _INDEX_FIELDS = ("question", "title", "article_title", "seo_keywords", "answer_html")
-_HIT_FIELDS = ("slug", "question", "date", "date_format", "subject__slug", "subject__title")
-# The same as columns, for PostgreSQL's raw query.
-_PG_HIT_ARTICLE = ("id", "subject_id", "slug", "question", "date", "date_format")
-_PG_HIT_SUBJECT = ("id", "title", "slug")
+_HIT_ARTICLE_COLUMNS = ("id", "subject_id", "slug", "question", "date", "date_format")
+_HIT_SUBJECT_COLUMNS = ("id", "title", "slug")
 
 #: The SQLite index: an FTS5 table whose rowid is the article's id (see migration 0004).
 FTS_TABLE = "articles_search_fts"
@@ -391,6 +389,15 @@ class Hit:
     score: float
 
 
+def _hit_article(alias, values):
+    """An Article with its subject from a raw row: _HIT_ARTICLE_COLUMNS, then
+    _HIT_SUBJECT_COLUMNS, as the ORM loads them with only() and select_related()."""
+    split = len(_HIT_ARTICLE_COLUMNS)
+    article = Article.from_db(alias, _HIT_ARTICLE_COLUMNS, values[:split])
+    article.subject = Subject.from_db(alias, _HIT_SUBJECT_COLUMNS, values[split:])
+    return article
+
+
 @dataclass(frozen=True)
 class SubjectCount:
     """How many results a subject holds for a search, for the subject filter."""
@@ -544,27 +551,33 @@ class _SQLiteBackend:
         if not ranked:
             return []
         # Highlights only for the page's rows: computing them for every match before the
-        # sort would cost more than the ranking. ``+rowid`` keeps the MATCH run once.
+        # sort would cost more than the ranking. ``+rowid`` keeps the MATCH run once. The
+        # page's articles and subjects come in the same query.
         ids = [pk for pk, _ in ranked]
+        columns = ", ".join(
+            [f"a.{c}" for c in _HIT_ARTICLE_COLUMNS] + [f"s.{c}" for c in _HIT_SUBJECT_COLUMNS]
+        )
         marked = {
-            pk: (question, snippet)
-            for pk, question, snippet in self._run(
-                f"SELECT rowid, highlight({FTS_TABLE}, 0, %s, %s), "
-                f"snippet({FTS_TABLE}, 3, %s, %s, '…', {SNIPPET_WORDS}) FROM {FTS_TABLE} "
-                f"WHERE {FTS_TABLE} MATCH %s AND +rowid IN ({', '.join(['%s'] * len(ids))})",
+            row[0]: row
+            for row in self._run(
+                f"SELECT {FTS_TABLE}.rowid, highlight({FTS_TABLE}, 0, %s, %s), "
+                f"snippet({FTS_TABLE}, 3, %s, %s, '…', {SNIPPET_WORDS}), {columns} "
+                f"FROM {FTS_TABLE} CROSS JOIN {Article._meta.db_table} AS a "
+                f"ON a.id = {FTS_TABLE}.rowid JOIN {Subject._meta.db_table} AS s "
+                f"ON s.id = a.subject_id WHERE {FTS_TABLE} MATCH %s "
+                f"AND +{FTS_TABLE}.rowid IN ({', '.join(['%s'] * len(ids))})",
                 [_MARK_START, _MARK_END, _MARK_START, _MARK_END, match, *ids],
             )
         }
-        articles = (
-            Article.objects.using(self.alias)
-            .select_related("subject")
-            .only(*_HIT_FIELDS)
-            .in_bulk(ids)
-        )
         return [
-            Hit(articles[pk], highlighted(marked[pk][0]), highlighted(marked[pk][1]), -score)
+            Hit(
+                _hit_article(self.alias, marked[pk][3:]),
+                highlighted(marked[pk][1]),
+                highlighted(marked[pk][2]),
+                -score,
+            )
             for pk, score in ranked
-            if pk in articles and pk in marked
+            if pk in marked
         ]
 
     def vocabulary(self, words):
@@ -734,9 +747,9 @@ class _PostgresBackend:
             + f", ranked AS ({ranked}) "
             "SELECT r.score, ts_headline(%s::regconfig, d.question, q.positive, %s), "
             "ts_headline(%s::regconfig, d.answer, q.positive, %s), "
-            + ", ".join(f"a.{column}" for column in _PG_HIT_ARTICLE)
+            + ", ".join(f"a.{column}" for column in _HIT_ARTICLE_COLUMNS)
             + ", "
-            + ", ".join(f"s.{column}" for column in _PG_HIT_SUBJECT)
+            + ", ".join(f"s.{column}" for column in _HIT_SUBJECT_COLUMNS)
             + f" FROM ranked AS r JOIN {table} AS d ON d.article_id = r.article_id CROSS JOIN q "
             f"JOIN {Article._meta.db_table} AS a ON a.id = r.article_id "
             f"JOIN {Subject._meta.db_table} AS s ON s.id = a.subject_id "
@@ -768,15 +781,10 @@ class _PostgresBackend:
         with connections[self.alias].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        hits = []
-        split = 3 + len(_PG_HIT_ARTICLE)
-        for row in rows:
-            # The page's articles come with their subjects in the same query, as the ORM
-            # would load them with only() and select_related().
-            article = Article.from_db(self.alias, _PG_HIT_ARTICLE, row[3:split])
-            article.subject = Subject.from_db(self.alias, _PG_HIT_SUBJECT, row[split:])
-            hits.append(Hit(article, highlighted(row[1]), highlighted(row[2]), row[0]))
-        return hits
+        return [
+            Hit(_hit_article(self.alias, row[3:]), highlighted(row[1]), highlighted(row[2]), row[0])
+            for row in rows
+        ]
 
     def vocabulary(self, words):
         """{word: [(term, documents), …]}: for each folded word, the vocabulary's terms
