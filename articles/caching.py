@@ -48,20 +48,29 @@ def bump_content_version():
     transaction.on_commit(lambda: cache.set(VERSION_KEY, str(time.time_ns()), None))
 
 
-def cached_page(view, page_parameter=None):
+def cached_page(view, page_parameter=None, filter_parameter=None):
     """Mark ``view``'s pages as the same for every anonymous reader (see PageCacheMiddleware).
 
     ``page_parameter``: the name of the one query parameter the view reads (a page number:
     ``page`` on subject pages, ``p`` in sitemaps), or None when it reads none.
+    ``filter_parameter``: a parameter holding a reader's words (``q``, a subject page's
+    filter): a request where it is not blank is served fresh, never cached nor redirected,
+    as the search page is; its pages would otherwise fill the cache with one-off entries.
     """
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        request.page_cacheable = True
+        request.page_cacheable = not filtered(request, filter_parameter)
         return view(request, *args, **kwargs)
 
     wrapper.page_parameter = page_parameter
+    wrapper.filter_parameter = filter_parameter
     return wrapper
+
+
+def filtered(request, filter_parameter):
+    """True when ``request`` carries a non-blank ``filter_parameter`` (see cached_page)."""
+    return bool(filter_parameter and request.GET.get(filter_parameter, "").strip())
 
 
 def canonical_query(query, page_parameter):
@@ -142,6 +151,8 @@ class PageCacheMiddleware:
         except Resolver404:
             return self.get_response(request)
         if not hasattr(match.func, "page_parameter") or signed_in(request):
+            return self.get_response(request)
+        if filtered(request, getattr(match.func, "filter_parameter", None)):
             return self.get_response(request)
         # One address per page: a request with any other query string is answered for its
         # clean address, and a page that answers 200 there is sent to it with a 301, so

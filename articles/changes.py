@@ -123,9 +123,10 @@ def articles_imported(articles):
 def import_finished(content_changed):
     """After an import wrote all its batches: copies of cross-posted articles may have
     arrived, changed or gone, so every group's canonical copy is rechosen; cached pages
-    are invalidated when ``content_changed``."""
+    are invalidated and the search vocabulary refreshed when ``content_changed``."""
     canonical.update_canonical()
     if content_changed:
+        search.refresh_vocabulary()
         bump_content_version()
 
 

@@ -367,6 +367,7 @@ class SearchDocument(models.Model):
     keywords = models.TextField()
     answer = models.TextField(help_text="The answer as plain text.")
     document = SearchVectorField()
+    words = SearchVectorField(help_text="The words as typed, unstemmed (migration 0007).")
 
     class Meta:
         managed = False
@@ -374,3 +375,23 @@ class SearchDocument(models.Model):
 
     def __str__(self):
         return self.question
+
+
+class SearchTerm(models.Model):
+    """One word of the search index's vocabulary, as written (lower case, accents removed),
+    with the number of articles holding it; read by articles.search for "Did you mean".
+
+    The table is made by migration 0007 on both databases and refilled from the index by
+    ``articles.search.refresh_vocabulary()``, so Django does not manage it.
+    """
+
+    term = models.TextField(primary_key=True)
+    documents = models.IntegerField(help_text="Articles holding the word.")
+
+    class Meta:
+        managed = False
+        db_table = "articles_search_term"
+        ordering = ["term"]
+
+    def __str__(self):
+        return self.term

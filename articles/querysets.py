@@ -93,5 +93,11 @@ class ArticleQuerySet(ChangeTrackingQuerySet):
         feed start from it."""
         return self.published().filter(canonical__isnull=True, no_index=False, subject__listed=True)
 
+    def one_per_article(self):
+        """Each cross-posted article once: without the copies whose canonical copy readers
+        can see (articles.canonical prefers a copy in a listed subject, so an unlisted
+        subject's copy never stands in for a listed one). Search starts from it."""
+        return self.filter(Q(canonical__isnull=True) | ~published_q("canonical__"))
+
     def in_subject(self, subject):
         return self.filter(subject=subject)

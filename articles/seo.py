@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from articles.plaintext import readable_text
+
 #: schema.org's JSON-LD context.
 SCHEMA_ORG = "https://schema.org"
 
@@ -52,6 +54,7 @@ def article_head(article):
     ``canonical_url``, ``noindex`` (bool), ``open_graph`` and ``twitter`` (lists of
     (property, content) pairs), ``json_ld`` (safe string), ``feed_url``, ``feed_title``.
 
+    The answer's text is the stored answer HTML as readable plain text (articles.plaintext).
     The canonical URL names the canonical copy of a cross-posted article (articles.canonical)
     and is absolute, from ``SITE_URL``. noindex: the article's own flag or an unlisted
     subject.
@@ -66,7 +69,9 @@ def article_head(article):
     author = _author(article.author) if article.author else None
     answer = {
         "@type": "Answer",
-        "text": article.answer,
+        # What readers see, as plain text from the stored HTML (formulas written out as
+        # in search snippets), not the Markdown and LaTeX source.
+        "text": readable_text(article.answer_html),
         "url": canonical_url + "#answer",
         "datePublished": published,
         "upvoteCount": 0,

@@ -9,7 +9,7 @@ urlpatterns = [
     path("learn", cached_page(views.SubjectListView.as_view()), name="index"),
     path(
         "learn/<slug:subject>",
-        cached_page(views.SubjectDetailView.as_view(), "page"),
+        cached_page(views.SubjectDetailView.as_view(), "page", "q"),
         name="subject",
     ),
     path(

@@ -16,6 +16,9 @@ from articles import search, seo
 from articles.models import Article, Subject
 
 ARTICLES_PER_PAGE = 20
+#: A subject page with this many questions or more offers a box that filters its list: a
+#: reader scanning several hundred questions page by page needs one.
+SUBJECT_FILTER_MIN_QUESTIONS = 100
 #: Large columns of an article's canonical copy the page never prints.
 CANONICAL_DEFERRED = ("answer", "answer_html", "extra_front_matter", "body", "seo_keywords")
 
@@ -38,7 +41,13 @@ class SubjectListView(ListView):
 
 
 class SubjectDetailView(ListView):
-    """``/learn/<subject>``: a subject's questions, 20 a page (``?page=N``)."""
+    """``/learn/<subject>``: a subject's questions, 20 a page (``?page=N``).
+
+    ``?q=words`` narrows the list to the subject's questions matching the words, best
+    first (articles.search, the subject's own copies of cross-posted articles included);
+    such a page is not cached and not indexed. Subjects of SUBJECT_FILTER_MIN_QUESTIONS
+    or more offer the filter box.
+    """
 
     template_name = "articles/subject_detail.html"
     context_object_name = "articles"
@@ -46,6 +55,9 @@ class SubjectDetailView(ListView):
 
     def get_queryset(self):
         self.subject = get_object_or_404(Subject, slug=self.kwargs["subject"])
+        self.query = search.clean_query(self.request.GET.get("q"))
+        if self.query:
+            return search.search(self.query, subject=self.subject.slug, copies=True)
         return (
             Article.objects.published()
             .in_subject(self.subject)
@@ -67,6 +79,20 @@ class SubjectDetailView(ListView):
             context["page_obj"].number, on_each_side=2
         )
         context["head"] = seo.subject_head(self.subject, context["page_obj"])
+        context["query"] = self.query
+        if self.query:
+            results = self.object_list
+            context["head"].update(noindex=True, prev_url=None, next_url=None)
+            context["searchable"] = bool(results.clauses)
+            context["suggestion"] = results.suggestion.text if results.suggestion else ""
+            context["corrected"] = results.corrected
+            context["filter_query_string"] = urlencode({"q": self.query})
+            context["search_query_string"] = urlencode(
+                {"q": self.query, "subject": self.subject.slug}
+            )
+            context["show_filter"] = True
+        else:
+            context["show_filter"] = context["article_count"] >= SUBJECT_FILTER_MIN_QUESTIONS
         return context
 
 
@@ -164,9 +190,15 @@ class SearchView(ListView):
             subject = Subject.objects.filter(slug=self.subject_slug).only("title").first()
             subject_title = subject.title if subject else ""
         params = {"q": self.query, **({"subject": self.subject_slug} if self.subject_slug else {})}
+        suggestion = results.suggestion
         context.update(
             query=self.query,
             searchable=bool(results.clauses),
+            suggestion=suggestion.text if suggestion else "",
+            corrected=results.corrected,
+            suggestion_query_string=urlencode({**params, "q": suggestion.text})
+            if suggestion
+            else "",
             subject_slug=self.subject_slug,
             subject_title=subject_title,
             subject_counts=counts,

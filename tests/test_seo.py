@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.canonical import update_canonical
 from articles.models import Article, Subject
+from articles.plaintext import readable_text
 
 pytestmark = pytest.mark.django_db
 
@@ -93,8 +94,19 @@ def test_article_json_ld_is_a_qa_page_with_its_accepted_answer(client, sample_si
     }
     answer = question["acceptedAnswer"]
     assert answer["@type"] == "Answer"
-    assert answer["text"] == article.answer
+    assert answer["text"] == readable_text(article.answer_html)
     assert answer["url"] == SITE + CHAIN_RULE + "#answer"
+
+
+def test_json_ld_answer_is_the_text_readers_see_not_the_source(client, sample_site):
+    qa_page, _ = json_ld(head(client.get(CHAIN_RULE)))
+    text = qa_page["mainEntity"]["acceptedAnswer"]["text"]
+    assert text.startswith("The chain rule says that if y = f(g(x)), then\n")
+    assert "y = (3x^2 + 1)^5" in text
+    assert "dy/dx = 30x(3x^2 + 1)^4" in text
+    assert "u ≠ x" in text
+    for source in ("**", "$", "\\frac", "\\neq", "<"):
+        assert source not in text
 
 
 def test_article_json_ld_has_a_breadcrumb_list(client, sample_site):

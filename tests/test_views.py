@@ -211,3 +211,105 @@ def test_query_counts_do_not_grow_with_the_subject(client, sample_site):
         template.save()
     _, large = count_queries(client, "/learn/mathematics?page=2")
     assert small == large
+
+
+# --- filtering a subject's questions ---------------------------------------------------
+
+
+@pytest.fixture
+def small_filter_threshold(monkeypatch):
+    """Subject pages of three questions or more offer the filter box (100 in production)."""
+    from articles import views
+
+    monkeypatch.setattr(views, "SUBJECT_FILTER_MIN_QUESTIONS", 3)
+
+
+FILTER_BOX = '<input id="subject-filter-q" type="search" name="q"'
+
+
+def test_a_large_subject_offers_a_filter_box_a_small_one_does_not(client, sample_site):
+    from articles import views
+
+    assert views.SUBJECT_FILTER_MIN_QUESTIONS >= 100
+    html = client.get("/learn/mathematics").content.decode()
+    assert FILTER_BOX not in html
+    # A small subject is searched within on the search page instead.
+    assert 'role="search" method="get" action="/search">' in html
+    assert '<input type="hidden" name="subject" value="mathematics">' in html
+
+
+def test_the_filter_box_narrows_the_subjects_list(client, sample_site, small_filter_threshold):
+    assert FILTER_BOX in client.get("/learn/mathematics").content.decode()
+    response = client.get("/learn/mathematics", {"q": "chain rule"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'value="chain rule"' in html
+    assert "1 question matches “chain rule”" in text_of(response)
+    assert f'href="{CHAIN_RULE}"' in html
+    assert "invertible" not in html.split("<ol", 1)[1]
+    assert '<meta name="robots" content="noindex">' in html
+    assert 'href="/search?q=chain+rule&amp;subject=mathematics"' in html
+
+
+def test_a_filtered_subject_page_is_served_fresh_not_redirected(client, sample_site):
+    first = client.get("/learn/mathematics", {"q": "matrix"})
+    second = client.get("/learn/mathematics", {"q": "chain"})
+    assert first.status_code == second.status_code == 200
+    assert "invertible" in first.content.decode().split("<ol", 1)[1]
+    assert "invertible" not in second.content.decode().split("<ol", 1)[1]
+    assert client.get("/learn/mathematics", {"q": " "})["Location"] == "/learn/mathematics"
+
+
+def test_a_filter_keeps_the_subjects_own_copies_and_searches_only_it(client, sample_site):
+    maths = Subject.objects.get(slug="mathematics")
+    original = Article.objects.get(slug=CHAIN_RULE.rsplit("/", 1)[1])
+    copy = Article.objects.get(pk=original.pk)
+    copy.pk = None
+    copy.subject = Subject.objects.get(slug="computer-science")
+    copy.canonical = original
+    copy.save()
+    html = client.get("/learn/computer-science", {"q": "chain rule"}).content.decode()
+    assert f'href="/learn/computer-science/questions/{original.slug}"' in html
+    assert maths.slug not in html.split('<ol class="question-list"', 1)[1].split("</ol>")[0]
+
+
+def test_a_filtered_list_paginates_keeping_its_words(client, sample_site):
+    maths = Subject.objects.get(slug="mathematics")
+    for n in range(25):
+        Article.objects.create(
+            subject=maths,
+            slug=f"zebra-{n:02d}",
+            question=f"Zebra question {n}?",
+            title=f"Zebra question {n}?",
+            answer="Stripes.",
+            date=datetime.date(2024, 11, 29),
+        )
+    first = client.get("/learn/mathematics", {"q": "zebra"})
+    assert len(first.context["articles"]) == 20
+    assert 'href="?q=zebra&amp;page=2"' in first.content.decode()
+    second = client.get("/learn/mathematics", {"q": "zebra", "page": 2})
+    assert len(second.context["articles"]) == 5
+    assert 'href="?q=zebra"' in second.content.decode()
+    assert "{#" not in second.content.decode()
+
+
+def test_a_filtered_subject_page_costs_a_fixed_number_of_queries(client, sample_site):
+    maths = Subject.objects.get(slug="mathematics")
+
+    def add(first, last):
+        for n in range(first, last):
+            Article.objects.create(
+                subject=maths,
+                slug=f"chain-{n:02d}",
+                question=f"Chain question {n}?",
+                title=f"Chain question {n}?",
+                answer="Links.",
+                date=datetime.date(2024, 11, 29),
+            )
+
+    add(0, 3)
+    _, few = count_queries(client, "/learn/mathematics?q=chain")
+    add(3, 30)
+    response, many = count_queries(client, "/learn/mathematics?q=chain")
+    assert len(response.context["articles"]) == 20
+    assert few == many
