@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from articles.frontmatter import parse_file
+from articles.frontmatter import MAX_ANSWER_CHARS, parse_file
 from articles.importing import import_paths
 from articles.models import Article, RelatedLink
 from tests.conftest import FIXTURES, run_import
@@ -117,16 +117,17 @@ def test_the_alias_bomb_keeps_memory_flat():
 
 
 @pytest.mark.django_db
-def test_a_five_megabyte_answer_imports(tmp_path):
+def test_the_longest_answer_the_limit_admits_imports_and_one_more_is_refused(tmp_path):
     text = (BAD_INPUT / "date-quoted.md").read_text(encoding="utf-8")
-    huge = "All work and no play. " * 240_000  # 5.28 MB
-    text = text.replace("date-quoted", "huge-answer").replace(
-        "Use the identity and line up the steps:", huge
-    )
-    path = tmp_path / "huge-answer.md"
-    path.write_text(text, encoding="utf-8")
-    assert path.stat().st_size > 5_000_000
-    report = import_paths([path], workers=1)
-    assert report.created == 1 and not report.errors
-    assert len(Article.objects.get().answer) > 5_000_000
+    original = "Use the identity and line up the steps:"
+    filler = MAX_ANSWER_CHARS - len(text.split("answer: ", 1)[1].split("\n", 1)[0])
+    huge = ("All work and no play. " * (MAX_ANSWER_CHARS // 22 + 1))[:filler]
+    for slug, words in (("longest-answer", huge[: filler - 200]), ("too-long", huge + "x" * 400)):
+        path = tmp_path / f"{slug}.md"
+        path.write_text(text.replace("date-quoted", slug).replace(original, words))
+    report = import_paths([tmp_path], workers=1)
+    assert report.created == 1
+    (error,) = report.errors
+    assert "too-long.md" in str(error) and f"the limit is {MAX_ANSWER_CHARS}" in str(error)
+    assert len(Article.objects.get().answer) > MAX_ANSWER_CHARS - 1000
     assert RelatedLink.objects.count() == 0

@@ -10,10 +10,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_POST
 
 from articles import rendering
-
-#: The largest answer the preview renders, in characters. The corpus's largest file is
-#: 7.8 KB, so this only stops abuse, never an editor.
-PREVIEW_MAX_CHARS = 100_000
+from articles.frontmatter import MAX_ANSWER_CHARS
 
 
 @require_POST
@@ -23,13 +20,18 @@ def answer_preview(request, model_admin):
     Returns the sanitised HTML fragment the article page would print (text/html), with the
     number of formulas left as source in the ``X-Formula-Fallbacks`` header. Raises
     PermissionDenied for a user who may neither add nor change articles; answers 413 past
-    PREVIEW_MAX_CHARS. The caller wraps it in ``admin_site.admin_view`` (staff only, CSRF).
+    MAX_ANSWER_CHARS (the limit of a saved answer too). The caller wraps it in
+    ``admin_site.admin_view`` (staff only, CSRF).
     """
     if not (model_admin.has_change_permission(request) or model_admin.has_add_permission(request)):
         raise PermissionDenied
     answer = request.POST.get("answer", "")
-    if len(answer) > PREVIEW_MAX_CHARS:
-        return HttpResponse("The answer is too long to preview.", status=413)
+    if len(answer) > MAX_ANSWER_CHARS:
+        return HttpResponse(
+            f"The answer is {len(answer):,} characters long; the limit is "
+            f"{MAX_ANSWER_CHARS:,}. It cannot be previewed or saved.",
+            status=413,
+        )
     result = rendering.render_markdown(answer)
     response = HttpResponse(result.html, content_type="text/html; charset=utf-8")
     response["X-Formula-Fallbacks"] = str(result.fallbacks)
