@@ -12,14 +12,21 @@ from dataclasses import dataclass
 
 from articles.rendering import markdown, placeholders, sanitise
 from articles.rendering.math import FormulaError, latex_to_mathml
+from articles.rendering.nesting import MAX_NESTING_DEPTH, nesting_depth
 
-__all__ = ["RENDERER_VERSION", "RenderResult", "render_markdown"]
+__all__ = [
+    "MAX_NESTING_DEPTH",
+    "RENDERER_VERSION",
+    "RenderResult",
+    "nesting_depth",
+    "render_markdown",
+]
 
 logger = logging.getLogger(__name__)
 
 # Bump whenever the HTML for the same source can change; stored next to the HTML so a
 # re-render job can find stale rows.
-RENDERER_VERSION = 4
+RENDERER_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -35,10 +42,21 @@ def render_markdown(source: str) -> RenderResult:
     Math becomes MathML: display math in `<div class="math-display">` (alone in its
     paragraph) or `<span class="math-display">`, inline math in `<span class="math-inline">`;
     the wrappers let wide formulas scroll. A formula latex2mathml cannot convert is shown
-    as its escaped source in `<code class="math-fallback">`, counted and logged. Never
-    raises for any input string; the output depends on the input and settings only.
+    as its escaped source in `<code class="math-fallback">`, counted and logged.
+
+    Never raises for any input string, and takes time linear in its length; the output
+    depends on the input and settings only. Should any step fail all the same, the answer
+    is shown as escaped text in a `<pre>` and a warning is logged.
     """
-    text, formulas = placeholders.protect(source or "")
+    try:
+        return _render(source or "")
+    except (RecursionError, Exception) as exc:  # the last resort: never a 500
+        logger.warning("answer shown as text, rendering failed (%r)", exc)
+        return RenderResult(html=f"<pre>{html.escape(source or '')}</pre>", formulas=0, fallbacks=0)
+
+
+def _render(source: str) -> RenderResult:
+    text, formulas = placeholders.protect(source)
     markup = placeholders.formulas_as_text_in_tags(markdown.to_html(text), formulas)
     safe = sanitise.clean(markup)
     rendered: dict[int, str] = {}
