@@ -307,6 +307,115 @@ def test_bare_urls_are_linkified_as_on_github_but_file_names_are_not():
     assert a.attrs["rel"] == "nofollow noopener"
 
 
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://example.com/x",
+        "http://example.com",
+        "//evil.example/",
+        r"/\\evil.example",
+        r"\\\\evil.example",
+        "mailto:someone@example.com",
+    ],
+)
+def test_every_link_that_leaves_the_site_gets_rel(href):
+    _, root = render_tree(f"[out]({href})")
+    (a,) = root.find_all("a")
+    assert a.attrs["rel"] == "nofollow noopener"
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/learn/physics",
+        "#part",
+        "page",
+        "http://127.0.0.1:8000/learn",
+        "HTTP://127.0.0.1:8000/learn",
+    ],
+)
+def test_links_that_stay_on_the_site_get_no_rel(href, settings):
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    _, root = render_tree(f"[in]({href})")
+    (a,) = root.find_all("a")
+    assert "rel" not in a.attrs
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "<https://evil.example/>",
+        "see https://evil.example/x",
+        "write to someone@example.com",
+        "<someone@example.com>",
+    ],
+)
+def test_autolinks_that_leave_the_site_get_rel(raw):
+    _, root = render_tree(raw)
+    (a,) = root.find_all("a")
+    assert a.attrs["rel"] == "nofollow noopener"
+
+
+def test_a_tab_in_fenced_code_stays_a_tab():
+    _, root = render_tree("```make\nall:\n\tcc -o x x.c\n```")
+    (pre,) = root.find_all("pre")
+    assert pre.text() == "all:\n\tcc -o x x.c\n"
+
+
+def test_a_tab_in_code_in_a_list_item_stays_a_tab():
+    root = tree(render_markdown("1. Run:\n   ```go\n   func f() {\n   \treturn\n   }\n   ```").html)
+    (pre,) = root.find_all("pre")
+    assert "\treturn" in pre.text()
+
+
+# --------------------------------------------------------------------------- CommonMark + GFM
+
+
+def test_an_ordered_list_keeps_its_start_number():
+    _, root = render_tree(r"1. First step.\n\nSome text between.\n\n3. Third step.")
+    first, second = root.find_all("ol")
+    assert "start" not in first.attrs and second.attrs["start"] == "3"
+
+
+def test_a_loose_list_is_one_list_with_paragraphs():
+    _, root = render_tree(r"- one\n\n- two\n\n- three")
+    (ul,) = root.find_all("ul")
+    assert len(ul.find_all("li")) == 3 and len(ul.find_all("p")) == 3
+
+
+def test_four_space_nested_lists_nest():
+    _, root = render_tree(r"1. a\n    - b\n    - c\n2. d")
+    (ol,) = root.find_all("ol")
+    (ul,) = ol.find_all("ul")
+    assert [li.text() for li in ul.find_all("li")] == ["b", "c"]
+
+
+def test_a_table_inside_a_list_item():
+    _, root = render_tree(r"- Values:\n\n  | x | y |\n  |---|---|\n  | 1 | 2 |")
+    (li,) = root.find_all("li")
+    (table,) = li.find_all("table")
+    assert [td.text() for td in table.find_all("td")] == ["1", "2"]
+
+
+def test_a_table_right_after_a_bold_line():
+    _, root = render_tree(r"**Results**\n| x | y |\n|---|---|\n| 1 | 2 |")
+    assert root.find_all("strong")[0].text() == "Results"
+    (table,) = root.find_all("table")
+    assert [th.text() for th in table.find_all("th")] == ["x", "y"]
+
+
+def test_an_escaped_pipe_in_a_table_cell_loses_its_backslash():
+    _, root = render_tree(r"| expr | means |\n|---|---|\n| a \| b | or |")
+    assert [td.text() for td in root.find_all("td")] == ["a | b", "or"]
+
+
+def test_double_tilde_strikes_through_and_a_single_tilde_is_text():
+    _, root = render_tree(r"~~old~~ new, about ~5 kg or ~6 kg")
+    (struck,) = root.find_all("del")
+    assert struck.text() == "old"
+    assert root.text() == "old new, about ~5 kg or ~6 kg"
+
+
 # --------------------------------------------------------------------------- sanitising
 
 

@@ -16,6 +16,7 @@ from articles.admin.widgets import (
     CountedTextInput,
 )
 from articles.models import Article, RelatedLink, Subject
+from articles.rendering import MAX_NESTING_DEPTH, nesting_depth
 
 
 class TextAsWrittenField(forms.CharField):
@@ -61,6 +62,18 @@ class ArticleAdminForm(forms.ModelForm):
             editor = self.fields["answer"].widget
             editor.rendered_source = self.instance.answer
             editor.rendered_html = self.instance.answer_html
+
+    def clean_answer(self):
+        """Refuse an answer nested deeper than import accepts: such input is crafted, and
+        no reader can follow it."""
+        answer = self.cleaned_data["answer"]
+        depth = nesting_depth(answer or "")
+        if depth > MAX_NESTING_DEPTH:
+            raise ValidationError(
+                f"The answer nests {depth} levels deep (lists, block quotes, brackets); "
+                f"the limit is {MAX_NESTING_DEPTH}. Flatten it before saving."
+            )
+        return answer
 
     def clean(self):
         cleaned = super().clean()

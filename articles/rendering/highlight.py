@@ -25,10 +25,10 @@ _MARKERS = re.compile(
     rf'<pre><code class="language-{_MARK}(\d+)"></code></pre>'
     # Indented 4+ columns past its list item's text: an indented code block holding it.
     rf"|<pre><code>~~~ {_MARK}(\d+)\n~~~\n</code></pre>"
-    # Under a paragraph line and indented 4+ columns: paragraph text.
-    rf"|~~~ {_MARK}(\d+)\n *~~~"
+    # Under a paragraph line and indented 4+ columns: the paragraph's last lines.
+    rf"|\n~~~ {_MARK}(\d+)\n *~~~(</p>)"
     # Anything else the engine did with it.
-    rf"|{_MARK}(\d+)"
+    rf"|(?:~~~ )?{_MARK}(\d+)(?:\n *~~~)?"
 )
 
 
@@ -84,6 +84,7 @@ def put_back(markup: str, blocks: list[str]) -> str:
 
     def block(m: re.Match) -> str:
         index = int(next(g for g in m.groups() if g is not None))
-        return blocks[index] if index < len(blocks) else ""
+        code = blocks[index] if index < len(blocks) else ""
+        return f"</p>\n{code}" if m.group(4) else code
 
     return _MARKERS.sub(block, markup)

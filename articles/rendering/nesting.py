@@ -45,10 +45,11 @@ def nesting_depth(source: str) -> int:
         if not line.strip():
             brackets = 0  # a link's text never crosses a blank line
             continue
-        indent = _width(_INDENT.match(line).group())
+        pos = _INDENT.match(line).end()
+        indent = _width(line[:pos])
         while items and indent < items[-1]:
             items.pop()
-        depth, pos, column = len(items), 0, indent
+        depth = len(items)
         while True:
             m = _CONTAINER.match(line, pos)
             if not m:

@@ -21,6 +21,7 @@ ALLOWED_TAGS = frozenset(
         "blockquote",
         "strong",
         "em",
+        "del",
         "code",
         "pre",
         "div",
