@@ -70,6 +70,8 @@ def formulas_as_text_in_tags(markup: str, formulas: list[Formula]) -> str:
 def substitute(safe: str, formulas: list[Formula], formula_html: Callable[[int], str]) -> str:
     """Sanitised HTML -> the same with each placeholder replaced by its formula's HTML
     (`formula_html(index)`, trusted) in a `math-display` or `math-inline` wrapper."""
+    if not formulas:
+        return safe
 
     def replace(m: re.Match) -> str:
         if m.group(1):  # a formula alone in a paragraph
