@@ -11,9 +11,11 @@ from collections.abc import Callable
 
 from articles.rendering.math import scan
 
-# Placeholders: private-use characters, which Markdown, bleach and toc's slugify leave
+# Placeholders: private-use characters, which cmark, nh3 and the heading ids' slugify leave
 # alone or drop (never turn into markup). The index is one private-use character too, so a
-# heading id made from a heading holding math carries no stray letters or digits.
+# heading id made from a heading holding math carries no stray letters or digits. `protect`
+# drops every private-use character from the source, which also keeps the Markdown module's
+# own markers (U+E002 for `<`, U+E003 for fences) out of reach of any input.
 _PH_OPEN, _PH_CLOSE, _PH_BASE = "\ue000", "\ue001", 0xE100
 _PH_LIMIT = 0xF8FF - _PH_BASE
 _PH_CHARS = re.compile("[\ue000-\uf8ff]")

@@ -66,7 +66,7 @@ def clean(markup: str) -> str:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_PROTOCOLS,
-        # rel is set by our own tree processor on external links only.
+        # rel is set by articles.rendering.markdown, on links that leave the site only.
         link_rel=None,
         strip_comments=True,
     )
