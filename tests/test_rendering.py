@@ -287,6 +287,24 @@ def test_fenced_code_inside_list_item():
     assert pre.text() == "x = 1\n"
 
 
+@pytest.mark.parametrize("marker", ["-", "1."])
+@pytest.mark.parametrize("indent", [0, 2, 3, 4, 5, 6])
+def test_a_fence_at_any_indentation_under_a_list_item_is_highlighted_code(marker, indent):
+    pad = " " * indent
+    raw = f"{marker} Run:\\n{pad}```python\\n{pad}x = 1\\n{pad}```\\n{marker} Done"
+    _, root = render_tree(raw)
+    (block,) = [d for d in root.find_all("div") if d.attrs.get("class") == "highlight"]
+    assert block.text() == "x = 1\n" and block.find_all("span")
+    assert "```" not in root.text() and "~~~" not in root.text()
+    assert [li.text().strip() for li in root.find_all("li")][-1] == "Done"
+
+
+def test_a_fence_under_a_paragraph_line_leaves_no_empty_paragraph():
+    html = render_answer(r"Run:\n      ```python\n      x = 1\n      ```").html
+    assert "<p></p>" not in html and html.startswith("<p>Run:</p>")
+    assert '<div class="highlight">' in html
+
+
 def test_headings_get_ids_without_placeholder_debris():
     _, root = render_tree(r"### Key Figures\n\n### Formula $x$ here")
     ids = [h.attrs["id"] for h in root.find_all("h2")]
