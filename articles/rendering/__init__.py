@@ -60,22 +60,26 @@ def _render(source: str) -> RenderResult:
     markup = placeholders.formulas_as_text_in_tags(markdown.to_html(text), formulas)
     safe = sanitise.clean(markup)
     rendered: dict[int, str] = {}
+    # One conversion per distinct formula: an answer repeating `$x$` converts it once.
+    converted: dict[tuple[str, bool], tuple[str, bool]] = {}
     counts = [0, 0]
 
     def formula_html(index: int) -> str:
         if index not in rendered:
             latex, display = formulas[index]
-            try:
-                mathml = latex_to_mathml(latex.strip(), display)
-                counts[0] += 1
-            except FormulaError as exc:
-                counts[1] += 1
-                logger.warning("formula shown as source (%s): %.200s", exc, latex)
-                delimiter = "$$" if display else "$"
-                mathml = (
-                    f'<code class="math-fallback">'
-                    f"{html.escape(delimiter + latex + delimiter)}</code>"
-                )
+            if (latex, display) not in converted:
+                try:
+                    converted[latex, display] = (latex_to_mathml(latex.strip(), display), True)
+                except FormulaError as exc:
+                    logger.warning("formula shown as source (%s): %.200s", exc, latex)
+                    delimiter = "$$" if display else "$"
+                    source = html.escape(delimiter + latex + delimiter)
+                    converted[latex, display] = (
+                        f'<code class="math-fallback">{source}</code>',
+                        False,
+                    )
+            mathml, ok = converted[latex, display]
+            counts[0 if ok else 1] += 1
             rendered[index] = mathml
         return rendered[index]
 
