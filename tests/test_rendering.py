@@ -299,6 +299,19 @@ def test_a_fence_at_any_indentation_under_a_list_item_is_highlighted_code(marker
     assert [li.text().strip() for li in root.find_all("li")][-1] == "Done"
 
 
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (r"> ```python\n> x = 1\n> ```", "x = 1\n"),
+        (r"Text:\n\n    #include <cstdarg>\n    int x;", "#include <cstdarg>\nint x;\n"),
+    ],
+)
+def test_code_blocks_the_engine_finds_itself_are_highlighted_too(raw, code):
+    _, root = render_tree(raw)
+    (block,) = [d for d in root.find_all("div") if d.attrs.get("class") == "highlight"]
+    assert block.text() == code
+
+
 def test_a_fence_under_a_paragraph_line_leaves_no_empty_paragraph():
     html = render_answer(r"Run:\n      ```python\n      x = 1\n      ```").html
     assert "<p></p>" not in html and html.startswith("<p>Run:</p>")

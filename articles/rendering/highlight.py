@@ -6,6 +6,7 @@ code agree on where code is; must not run Markdown or sanitise."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from pygments import highlight
@@ -30,6 +31,11 @@ _MARKERS = re.compile(
     # Anything else the engine did with it.
     rf"|(?:~~~ )?{_MARK}(\d+)(?:\n *~~~)?"
 )
+
+
+# A code block cmark made itself: indented code, or a fence it found where the math scanner
+# does not look (inside a block quote). Its text is escaped and holds no `<`.
+_ENGINE_BLOCK = re.compile(r'<pre><code(?: class="language-([^"]*)")?>(.*?)</code></pre>', re.S)
 
 
 def _highlight(code: str, lang: str | None) -> str:
@@ -78,7 +84,17 @@ def cut_fences(text: str) -> tuple[str, list[str]]:
 
 
 def put_back(markup: str, blocks: list[str]) -> str:
-    """HTML from the engine -> the same with each fence's marker replaced by its HTML."""
+    """HTML from the engine -> the same with each fence's marker replaced by its HTML, and
+    the code blocks the engine made itself highlighted the same way."""
+    if "<pre><code" in markup:
+        markup = _ENGINE_BLOCK.sub(
+            lambda m: (
+                m.group()
+                if (m.group(1) or "").startswith(_MARK) or m.group(2).startswith(f"~~~ {_MARK}")
+                else _highlight(html.unescape(m.group(2)), html.unescape(m.group(1) or "") or None)
+            ),
+            markup,
+        )
     if not blocks:
         return markup
 
