@@ -5,6 +5,8 @@ bench_limits`' business, never a test's."""
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from articles import rendering
 from articles.rendering import MAX_NESTING_DEPTH, nesting_depth, render_markdown
@@ -28,6 +30,43 @@ def test_a_249_level_nested_list_renders_as_nested_lists():
 def test_200000_nested_block_quotes_keep_their_text():
     html = render_markdown("> " * 200_000 + "deep").html
     assert "deep" in html and html.count("<blockquote>") == 64
+
+
+#: Text made of what Markdown, math and the renderer's own passes react to.
+MARKDOWN_SOUP = st.text(
+    alphabet=st.sampled_from(list("[]()<>*_`~$\\|#>-+.1 \n\t:/!&;x")) | st.characters(),
+    max_size=300,
+)
+
+
+class _Failures(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@settings(max_examples=300, deadline=None)
+@given(MARKDOWN_SOUP)
+def test_any_text_renders_without_the_last_resort(source):
+    failures = _Failures()
+    logger = logging.getLogger("articles.rendering")
+    logger.addHandler(failures)
+    try:
+        result = render_markdown(source)
+    finally:
+        logger.removeHandler(failures)
+    assert not [m for m in failures.messages if "rendering failed" in m]
+    assert "\ue002" not in result.html and "\ue003" not in result.html
+    result.html.encode("utf-8")  # a lone surrogate became U+FFFD
+
+
+@settings(max_examples=100, deadline=None)
+@given(MARKDOWN_SOUP)
+def test_nesting_depth_is_a_count_for_any_text(source):
+    assert nesting_depth(source) >= 0
 
 
 def test_any_failure_is_shown_as_escaped_text_and_logged(monkeypatch, caplog):

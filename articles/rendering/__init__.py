@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from dataclasses import dataclass
 
 from articles.rendering import markdown, placeholders, sanitise
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 # Bump whenever the HTML for the same source can change; stored next to the HTML so a
 # re-render job can find stale rows.
 RENDERER_VERSION = 5
+
+# Half of a UTF-16 pair, alone: a str can hold one (a form, a JSON escape) but no UTF-8
+# encoder writes it, so it becomes U+FFFD before anything else.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -48,11 +53,12 @@ def render_markdown(source: str) -> RenderResult:
     depends on the input and settings only. Should any step fail all the same, the answer
     is shown as escaped text in a `<pre>` and a warning is logged.
     """
+    source = _LONE_SURROGATE.sub("\ufffd", source or "")
     try:
-        return _render(source or "")
+        return _render(source)
     except (RecursionError, Exception) as exc:  # the last resort: never a 500
         logger.warning("answer shown as text, rendering failed (%r)", exc)
-        return RenderResult(html=f"<pre>{html.escape(source or '')}</pre>", formulas=0, fallbacks=0)
+        return RenderResult(html=f"<pre>{html.escape(source)}</pre>", formulas=0, fallbacks=0)
 
 
 def _render(source: str) -> RenderResult:
