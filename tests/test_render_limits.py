@@ -107,6 +107,13 @@ def test_nesting_depth_of_crafted_answers_is_over_the_limit():
         assert nesting_depth(answer(name, 10_000)) > MAX_NESTING_DEPTH, name
 
 
+@pytest.mark.parametrize("unit", ["- ", "1. ", "> - ", "* > "])
+def test_a_200_kb_line_of_nested_markers_renders_and_is_over_the_limit(unit):
+    source = unit * (200_000 // len(unit)) + "x"
+    assert nesting_depth(source) > MAX_NESTING_DEPTH
+    assert render_markdown(source).html.count("<li>") <= 64
+
+
 def test_nesting_depth_of_a_200_kb_answer_is_measured():
     for name in PATTERNS:
         assert nesting_depth(answer(name, 200_000)) >= 0

@@ -112,8 +112,8 @@ def _headings(markup: str) -> str:
 
     7,152 corpus answers start at `###` and a few at `#`: shown as written, the page would
     jump from h1 to h3 (screen readers and search engines read the outline) or hold two
-    h1s. Relative levels are kept; nothing goes deeper than h6. Each heading gets a unique
-    id from its text (`-1`-style suffixes as `_1`, `_2`)."""
+    h1s. Relative levels are kept; nothing goes deeper than h6. Each heading gets an id
+    from its text, unique in the answer (a repeated one gets `_1`, `_2`, ...)."""
     levels = [int(level) for level in re.findall(r"<h([1-6])>", markup)]
     if not levels:
         return markup

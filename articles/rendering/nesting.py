@@ -49,16 +49,16 @@ def nesting_depth(source: str) -> int:
         indent = _width(line[:pos])
         while items and indent < items[-1]:
             items.pop()
-        depth = len(items)
+        depth, column = len(items), indent
         while True:
             m = _CONTAINER.match(line, pos)
             if not m:
                 break
             depth += 1
+            column += _width(m.group())
             if m.group().strip() != ">":
                 rest = _INDENT.match(line, m.end()).group()
-                column = _width(line[: m.end()]) + max(1, min(len(rest), 4))
-                items.append(column)
+                items.append(column + max(1, min(len(rest), 4)))
             pos = m.end()
         for ch in re.findall(r"\\.|[\[\]]", line[pos:]):
             if ch == "[":
