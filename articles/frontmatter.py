@@ -1,4 +1,5 @@
-"""Front matter files -> typed records. Pure: no database, no rendering.
+"""Front matter files -> typed records. Pure: no database, no rendering (the answer's
+nesting depth is measured, never rendered).
 
 The format is the one the editors' previous CMS writes (see the corpus README): YAML
 between two ``---`` lines, then a body (``&nbsp;`` in every corpus file). Parsing uses
@@ -16,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from articles.newlines import decode_answer
+from articles.rendering.nesting import MAX_NESTING_DEPTH, nesting_depth
 
 try:
     from yaml.cyaml import CParser as _Parser
@@ -551,6 +555,14 @@ def record_from_mapping(data, path="<string>", source_hash="", body=""):
         raise FrontMatterError(
             path,
             f"'answer' is {len(answer)} characters long; the limit is {MAX_ANSWER_CHARS}",
+            key="answer",
+        )
+    depth = nesting_depth(decode_answer(answer))
+    if depth > MAX_NESTING_DEPTH:
+        raise FrontMatterError(
+            path,
+            f"'answer' nests {depth} levels deep (lists, block quotes, brackets); "
+            f"the limit is {MAX_NESTING_DEPTH}: flatten it",
             key="answer",
         )
     score = _score(data.get("score"), path)

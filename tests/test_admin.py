@@ -243,6 +243,25 @@ def test_browser_line_breaks_are_stored_as_written(editor_client, sample_site):
     assert article().answer == "One.\n\nTwo.\n"
 
 
+def test_an_answer_nested_past_the_limit_is_a_form_error(editor_client, sample_site):
+    deep = "\n".join("  " * level + "- item" for level in range(249))
+    before = article().answer
+    response = post_change(editor_client, article(), answer=deep)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["answer"]
+    assert errors == [
+        "The answer nests 249 levels deep (lists, block quotes, brackets); the limit is 16. "
+        "Flatten it before saving."
+    ]
+    assert article().answer == before
+
+
+def test_an_answer_at_the_nesting_limit_saves(editor_client, sample_site):
+    answer = "\n".join("  " * level + "- item" for level in range(16))
+    assert post_change(editor_client, article(), answer=answer).status_code == 302
+    assert article().answer_html.count("<ul>") == 16
+
+
 def test_title_defaults_to_the_question(editor_client, sample_site):
     response = post_change(editor_client, article(), title="")
     assert response.status_code == 302

@@ -17,6 +17,10 @@ BAD_INPUT = Path(__file__).resolve().parent / "bad_input"
 REFUSED = {
     "alias-bomb.md": (27, "anchors and aliases"),
     "answer-null.md": (None, "missing required field(s): answer"),
+    "answer-nested-249-levels.md": (
+        20,
+        "'answer' nests 249 levels deep (lists, block quotes, brackets); the limit is 16",
+    ),
     "control-character-in-answer.md": (20, "'answer' holds the control character U+000C"),
     "control-character-in-title.md": (5, "'title' holds the control character U+000B"),
     "date-february-30.md": (4, "'date' '2024-02-30' does not exist: day is out of range"),

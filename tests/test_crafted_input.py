@@ -365,3 +365,27 @@ def test_without_redis_every_process_shares_one_cache(sample_site):
     )
     assert content_version() != before
     assert settings.PAGE_CACHE_SECONDS == 600
+
+
+# --- 7. the admin's answer limit ------------------------------------------------------------
+
+
+def test_the_admin_refuses_an_answer_past_the_limit_and_previews_none(admin_client, sample_site):
+    from django.urls import reverse
+
+    from articles.frontmatter import MAX_ANSWER_CHARS
+    from tests.test_admin import form_data
+
+    article = Article.objects.get(slug="how-do-you-expand-a-perfect-square")
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    data = form_data(admin_client.get(url))
+    data["answer"] = "a" * (MAX_ANSWER_CHARS + 1)
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert f"the limit is {MAX_ANSWER_CHARS:,}" in response.content.decode()
+    assert len(Article.objects.get(pk=article.pk).answer) < MAX_ANSWER_CHARS
+    preview = admin_client.post(
+        reverse("admin:articles_article_preview"), {"answer": data["answer"]}
+    )
+    assert preview.status_code == 413
+    assert f"the limit is {MAX_ANSWER_CHARS:,}" in preview.content.decode()

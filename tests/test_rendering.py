@@ -8,14 +8,13 @@ import logging
 import re
 from html.parser import HTMLParser
 
+import bleach
 import pytest
-from markdownify.templatetags.markdownify import markdownify
 
 from articles import rendering
 from articles.management.commands.rendering_report import visible_math
 from articles.newlines import decode_answer
 from articles.rendering import RenderResult, render_markdown
-from articles.rendering.markdown import MARKDOWN_EXTENSION_CONFIGS, MARKDOWN_EXTENSIONS
 from articles.rendering.markdown import to_html as markdown_to_html
 from articles.rendering.placeholders import protect
 from articles.rendering.sanitise import (
@@ -288,6 +287,37 @@ def test_fenced_code_inside_list_item():
     assert pre.text() == "x = 1\n"
 
 
+@pytest.mark.parametrize("marker", ["-", "1."])
+@pytest.mark.parametrize("indent", [0, 2, 3, 4, 5, 6])
+def test_a_fence_at_any_indentation_under_a_list_item_is_highlighted_code(marker, indent):
+    pad = " " * indent
+    raw = f"{marker} Run:\\n{pad}```python\\n{pad}x = 1\\n{pad}```\\n{marker} Done"
+    _, root = render_tree(raw)
+    (block,) = [d for d in root.find_all("div") if d.attrs.get("class") == "highlight"]
+    assert block.text() == "x = 1\n" and block.find_all("span")
+    assert "```" not in root.text() and "~~~" not in root.text()
+    assert [li.text().strip() for li in root.find_all("li")][-1] == "Done"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("> ```python\n> x = 1\n> ```", "x = 1\n"),
+        ("Text:\n\n    #include <cstdarg>\n    int x;", "#include <cstdarg>\nint x;\n"),
+    ],
+)
+def test_code_blocks_the_engine_finds_itself_are_highlighted_too(raw, code):
+    root = tree(render_markdown(raw).html)
+    (block,) = [d for d in root.find_all("div") if d.attrs.get("class") == "highlight"]
+    assert block.text() == code
+
+
+def test_a_fence_under_a_paragraph_line_leaves_no_empty_paragraph():
+    html = render_answer(r"Run:\n      ```python\n      x = 1\n      ```").html
+    assert "<p></p>" not in html and html.startswith("<p>Run:</p>")
+    assert '<div class="highlight">' in html
+
+
 def test_headings_get_ids_without_placeholder_debris():
     _, root = render_tree(r"### Key Figures\n\n### Formula $x$ here")
     ids = [h.attrs["id"] for h in root.find_all("h2")]
@@ -301,9 +331,120 @@ def test_external_links_get_rel_and_internal_do_not():
     assert "rel" not in b.attrs
 
 
-def test_bare_urls_and_file_names_are_not_linkified():
+def test_bare_urls_are_linkified_as_on_github_but_file_names_are_not():
     _, root = render_tree(r"Edit main.py or see www.example.com")
-    assert not root.find_all("a")
+    (a,) = root.find_all("a")
+    assert a.attrs["href"] == "http://www.example.com" and a.text() == "www.example.com"
+    assert a.attrs["rel"] == "nofollow noopener"
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://example.com/x",
+        "http://example.com",
+        "//evil.example/",
+        r"/\\evil.example",
+        r"\\\\evil.example",
+        "mailto:someone@example.com",
+    ],
+)
+def test_every_link_that_leaves_the_site_gets_rel(href):
+    _, root = render_tree(f"[out]({href})")
+    (a,) = root.find_all("a")
+    assert a.attrs["rel"] == "nofollow noopener"
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/learn/physics",
+        "#part",
+        "page",
+        "http://127.0.0.1:8000/learn",
+        "HTTP://127.0.0.1:8000/learn",
+    ],
+)
+def test_links_that_stay_on_the_site_get_no_rel(href, settings):
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    _, root = render_tree(f"[in]({href})")
+    (a,) = root.find_all("a")
+    assert "rel" not in a.attrs
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "<https://evil.example/>",
+        "see https://evil.example/x",
+        "write to someone@example.com",
+        "<someone@example.com>",
+    ],
+)
+def test_autolinks_that_leave_the_site_get_rel(raw):
+    _, root = render_tree(raw)
+    (a,) = root.find_all("a")
+    assert a.attrs["rel"] == "nofollow noopener"
+
+
+def test_a_tab_in_fenced_code_stays_a_tab():
+    _, root = render_tree("```make\nall:\n\tcc -o x x.c\n```")
+    (pre,) = root.find_all("pre")
+    assert pre.text() == "all:\n\tcc -o x x.c\n"
+
+
+def test_a_tab_in_code_in_a_list_item_stays_a_tab():
+    root = tree(render_markdown("1. Run:\n   ```go\n   func f() {\n   \treturn\n   }\n   ```").html)
+    (pre,) = root.find_all("pre")
+    assert "\treturn" in pre.text()
+
+
+# --------------------------------------------------------------------------- CommonMark + GFM
+
+
+def test_an_ordered_list_keeps_its_start_number():
+    _, root = render_tree(r"1. First step.\n\nSome text between.\n\n3. Third step.")
+    first, second = root.find_all("ol")
+    assert "start" not in first.attrs and second.attrs["start"] == "3"
+
+
+def test_a_loose_list_is_one_list_with_paragraphs():
+    _, root = render_tree(r"- one\n\n- two\n\n- three")
+    (ul,) = root.find_all("ul")
+    assert len(ul.find_all("li")) == 3 and len(ul.find_all("p")) == 3
+
+
+def test_four_space_nested_lists_nest():
+    _, root = render_tree(r"1. a\n    - b\n    - c\n2. d")
+    (ol,) = root.find_all("ol")
+    (ul,) = ol.find_all("ul")
+    assert [li.text() for li in ul.find_all("li")] == ["b", "c"]
+
+
+def test_a_table_inside_a_list_item():
+    _, root = render_tree(r"- Values:\n\n  | x | y |\n  |---|---|\n  | 1 | 2 |")
+    (li,) = root.find_all("li")
+    (table,) = li.find_all("table")
+    assert [td.text() for td in table.find_all("td")] == ["1", "2"]
+
+
+def test_a_table_right_after_a_bold_line():
+    _, root = render_tree(r"**Results**\n| x | y |\n|---|---|\n| 1 | 2 |")
+    assert root.find_all("strong")[0].text() == "Results"
+    (table,) = root.find_all("table")
+    assert [th.text() for th in table.find_all("th")] == ["x", "y"]
+
+
+def test_an_escaped_pipe_in_a_table_cell_loses_its_backslash():
+    _, root = render_tree(r"| expr | means |\n|---|---|\n| a \| b | or |")
+    assert [td.text() for td in root.find_all("td")] == ["a | b", "or"]
+
+
+def test_double_tilde_strikes_through_and_a_single_tilde_is_text():
+    _, root = render_tree(r"~~old~~ new, about ~5 kg or ~6 kg")
+    (struck,) = root.find_all("del")
+    assert struck.text() == "old"
+    assert root.text() == "old new, about ~5 kg or ~6 kg"
 
 
 # --------------------------------------------------------------------------- sanitising
@@ -389,47 +530,33 @@ def _sanitiser_cases():
     yield r"```html\n<b>x</b><script>alert(1)</script>\n```\n\n> quote \"double\" 'single'"
 
 
-@pytest.fixture
-def bleach_settings(settings):
-    """django-markdownify's settings for the renderer's Markdown and allow-list.
-
-    The renderer does not use django-markdownify: these settings exist only to compare
-    its nh3 sanitising with markdownify and bleach.
-    """
-    settings.MARKDOWNIFY = {
-        "answers": {
-            "MARKDOWN_EXTENSIONS": MARKDOWN_EXTENSIONS,
-            "MARKDOWN_EXTENSION_CONFIGS": MARKDOWN_EXTENSION_CONFIGS,
-            "WHITELIST_TAGS": ALLOWED_TAGS,
-            "WHITELIST_ATTRS": ALLOWED_ATTRIBUTES,
-            "WHITELIST_STYLES": [],
-            "WHITELIST_PROTOCOLS": ALLOWED_PROTOCOLS,
-            # Escape, never drop, what is not allowed: a reader sees it as text.
-            "STRIP": False,
-            # No linkify: bleach's TLD list turns `main.py` or `file.sh` into links.
-            "LINKIFY_TEXT": {"PARSE_URLS": False},
-        }
-    }
-    return "answers"
-
-
-def ours_and_bleachs(raw, bleach_settings):
-    """A corpus answer, its math protected, sanitised by the renderer and by bleach."""
+def ours_and_bleachs(raw):
+    """A corpus answer, its math protected and its Markdown rendered, sanitised by the
+    renderer (nh3) and by bleach with the same allow-list (escaping, never dropping, what
+    is not allowed, as django-markdownify configured it)."""
     text, _ = protect(decode_answer(raw))
-    return clean(markdown_to_html(text)), markdownify(text, custom_settings=bleach_settings)
+    markup = markdown_to_html(text)
+    cleaner = bleach.Cleaner(
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=ALLOWED_PROTOCOLS,
+        strip=False,
+        strip_comments=True,
+    )
+    return clean(markup), cleaner.clean(markup)
 
 
 @pytest.mark.parametrize("raw", list(_sanitiser_cases()))
-def test_nh3_sanitises_to_the_same_dom_as_markdownify_with_bleach(raw, bleach_settings):
-    ours, theirs = ours_and_bleachs(raw, bleach_settings)
+def test_nh3_sanitises_to_the_same_dom_as_bleach(raw):
+    ours, theirs = ours_and_bleachs(raw)
     assert dom(ours) == dom(theirs)
 
 
 @pytest.mark.corpus
-def test_nh3_and_bleach_agree_on_a_corpus_sample(bleach_settings):
+def test_nh3_and_bleach_agree_on_a_corpus_sample():
     compared = 0
     for path, raw in corpus_answers(step=25):
-        ours, theirs = ours_and_bleachs(raw, bleach_settings)
+        ours, theirs = ours_and_bleachs(raw)
         assert dom(ours) == dom(theirs), path
         compared += 1
     assert compared > 1000

@@ -16,8 +16,9 @@ from articles.admin.widgets import (
     CountedTextarea,
     CountedTextInput,
 )
-from articles.frontmatter import KNOWN_KEYS, SEO_KEYS
+from articles.frontmatter import KNOWN_KEYS, MAX_ANSWER_CHARS, SEO_KEYS
 from articles.models import Article, RelatedLink, Subject
+from articles.rendering import MAX_NESTING_DEPTH, nesting_depth
 
 
 class TextAsWrittenField(forms.CharField):
@@ -82,6 +83,23 @@ class ArticleAdminForm(forms.ModelForm):
         elif extra not in (None, ""):
             raise ValidationError('Extra front matter is a JSON object: {"key": "value"}.')
         return extra
+
+    def clean_answer(self):
+        """Refuse an answer longer or nested deeper than the import accepts: such input is
+        crafted, and no reader can follow it."""
+        answer = self.cleaned_data["answer"]
+        if len(answer or "") > MAX_ANSWER_CHARS:
+            raise ValidationError(
+                f"The answer is {len(answer):,} characters long; the limit is "
+                f"{MAX_ANSWER_CHARS:,}. Split it into several articles."
+            )
+        depth = nesting_depth(answer or "")
+        if depth > MAX_NESTING_DEPTH:
+            raise ValidationError(
+                f"The answer nests {depth} levels deep (lists, block quotes, brackets); "
+                f"the limit is {MAX_NESTING_DEPTH}. Flatten it before saving."
+            )
+        return answer
 
     def clean(self):
         cleaned = super().clean()

@@ -8,18 +8,30 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from dataclasses import dataclass
 
 from articles.rendering import markdown, placeholders, sanitise
 from articles.rendering.math import FormulaError, latex_to_mathml
+from articles.rendering.nesting import MAX_NESTING_DEPTH, nesting_depth
 
-__all__ = ["RENDERER_VERSION", "RenderResult", "render_markdown"]
+__all__ = [
+    "MAX_NESTING_DEPTH",
+    "RENDERER_VERSION",
+    "RenderResult",
+    "nesting_depth",
+    "render_markdown",
+]
 
 logger = logging.getLogger(__name__)
 
 # Bump whenever the HTML for the same source can change; stored next to the HTML so a
 # re-render job can find stale rows.
-RENDERER_VERSION = 4
+RENDERER_VERSION = 5
+
+# Half of a UTF-16 pair, alone: a str can hold one (a form, a JSON escape) but no UTF-8
+# encoder writes it, so it becomes U+FFFD before anything else.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -35,29 +47,45 @@ def render_markdown(source: str) -> RenderResult:
     Math becomes MathML: display math in `<div class="math-display">` (alone in its
     paragraph) or `<span class="math-display">`, inline math in `<span class="math-inline">`;
     the wrappers let wide formulas scroll. A formula latex2mathml cannot convert is shown
-    as its escaped source in `<code class="math-fallback">`, counted and logged. Never
-    raises for any input string; the output depends on the input and settings only.
+    as its escaped source in `<code class="math-fallback">`, counted and logged.
+
+    Never raises for any input string, and takes time linear in its length; the output
+    depends on the input and settings only. Should any step fail all the same, the answer
+    is shown as escaped text in a `<pre>` and a warning is logged.
     """
-    text, formulas = placeholders.protect(source or "")
+    source = _LONE_SURROGATE.sub("\ufffd", source or "")
+    try:
+        return _render(source)
+    except (RecursionError, Exception) as exc:  # the last resort: never a 500
+        logger.warning("answer shown as text, rendering failed (%r)", exc)
+        return RenderResult(html=f"<pre>{html.escape(source)}</pre>", formulas=0, fallbacks=0)
+
+
+def _render(source: str) -> RenderResult:
+    text, formulas = placeholders.protect(source)
     markup = placeholders.formulas_as_text_in_tags(markdown.to_html(text), formulas)
     safe = sanitise.clean(markup)
     rendered: dict[int, str] = {}
+    # One conversion per distinct formula: an answer repeating `$x$` converts it once.
+    converted: dict[tuple[str, bool], tuple[str, bool]] = {}
     counts = [0, 0]
 
     def formula_html(index: int) -> str:
         if index not in rendered:
             latex, display = formulas[index]
-            try:
-                mathml = latex_to_mathml(latex.strip(), display)
-                counts[0] += 1
-            except FormulaError as exc:
-                counts[1] += 1
-                logger.warning("formula shown as source (%s): %.200s", exc, latex)
-                delimiter = "$$" if display else "$"
-                mathml = (
-                    f'<code class="math-fallback">'
-                    f"{html.escape(delimiter + latex + delimiter)}</code>"
-                )
+            if (latex, display) not in converted:
+                try:
+                    converted[latex, display] = (latex_to_mathml(latex.strip(), display), True)
+                except FormulaError as exc:
+                    logger.warning("formula shown as source (%s): %.200s", exc, latex)
+                    delimiter = "$$" if display else "$"
+                    source = html.escape(delimiter + latex + delimiter)
+                    converted[latex, display] = (
+                        f'<code class="math-fallback">{source}</code>',
+                        False,
+                    )
+            mathml, ok = converted[latex, display]
+            counts[0 if ok else 1] += 1
             rendered[index] = mathml
         return rendered[index]
 

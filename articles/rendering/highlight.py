@@ -1,49 +1,106 @@
-"""Fenced code blocks at any indentation, highlighted by Pygments through codehilite.
+"""Fenced code blocks at any indentation, cut out before Markdown and highlighted by Pygments.
 
-Owns turning each fence into highlighted HTML in Markdown's stash. Finding the fences is
-the math scanner's (`fence_spans`), so math and code agree on where code is; must not
-configure Markdown or sanitise (codehilite's settings are read from the Markdown instance)."""
+Owns turning each fence into highlighted HTML and the marker that holds its place through
+the Markdown engine. Finding the fences is the math scanner's (`fence_spans`), so math and
+code agree on where code is; must not run Markdown or sanitise."""
 
 from __future__ import annotations
 
-from markdown.extensions.codehilite import CodeHilite, CodeHiliteExtension
-from markdown.preprocessors import Preprocessor
+import html
+import re
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.lexers.special import TextLexer
+from pygments.util import ClassNotFound
 
 from articles.rendering.math import FENCE_OPEN, fence_spans
 
+# A fence's marker is an empty tilde fence whose info string is this private-use character
+# and the fence's number: the engine keeps it as a fenced block of its own (a fence may
+# interrupt a paragraph, as the author's fence did), and `put_back` finds it in the HTML.
+_MARK = "\ue003"
+_MARKERS = re.compile(
+    # The usual case: an empty code block whose language is the marker.
+    rf'<pre><code class="language-{_MARK}(\d+)"></code></pre>'
+    # Indented 4+ columns past its list item's text: an indented code block holding it.
+    rf"|<pre><code>~~~ {_MARK}(\d+)\n~~~\n</code></pre>"
+    # Under a paragraph line and indented 4+ columns: the paragraph's last lines.
+    rf"|\n~~~ {_MARK}(\d+)\n *~~~(</p>)"
+    # Anything else the engine did with it.
+    rf"|(?:~~~ )?{_MARK}(\d+)(?:\n *~~~)?"
+)
 
-class FencePreprocessor(Preprocessor):
-    """Fenced code at any indentation, so fences inside list items work (Python-Markdown's
-    fenced_code only sees column 0). Highlights with the codehilite extension's settings
-    and leaves a stash placeholder at the fence's own indentation."""
 
-    def run(self, lines: list[str]) -> list[str]:
-        text = "\n".join(lines)
-        spans = fence_spans(text)
-        if not spans:
-            return lines
-        config = {"css_class": "highlight", "guess_lang": False}
-        for ext in self.md.registeredExtensions:
-            if isinstance(ext, CodeHiliteExtension):
-                config = ext.getConfigs()
-        out, pos = [], 0
-        for span in spans:
-            block = text[span.start : span.end].split("\n")
-            m = FENCE_OPEN.fullmatch(block[0])
-            indent, fence = m.group(1), m.group(2)
-            lang = (m.group(3).split() or [""])[0].lstrip(".") or None
-            body = block[1:]
-            if body and body[-1].strip().startswith(fence[0] * 3) and len(block) > 1:
-                body = body[:-1]
-            body = [
-                line[len(indent) :] if line.startswith(indent) else line.lstrip(" ")
-                for line in body
-            ]
-            options = dict(config)
-            options.pop("pygments_style", None)
-            code = CodeHilite("\n".join(body) + "\n", lang=lang, **options).hilite(shebang=False)
-            out.append(text[pos : span.start])
-            out.append(f"\n{indent}{self.md.htmlStash.store(code)}\n")
-            pos = span.end
-        out.append(text[pos:])
-        return "".join(out).split("\n")
+# A code block cmark made itself: indented code, or a fence it found where the math scanner
+# does not look (inside a block quote). Its text is escaped and holds no `<`.
+_ENGINE_BLOCK = re.compile(r'<pre><code(?: class="language-([^"]*)")?>(.*?)</code></pre>', re.S)
+
+
+def _highlight(code: str, lang: str | None) -> str:
+    """Code -> `<div class="highlight"><pre><span></span><code>…` with Pygments' token
+    spans (the markup Python-Markdown's codehilite gave, so the site's CSS is unchanged).
+    An unknown or missing language is plain text; tabs are kept as written."""
+    try:
+        lexer = get_lexer_by_name(lang) if lang else TextLexer()
+    except ClassNotFound:
+        lexer = TextLexer()
+    formatter = HtmlFormatter(cssclass="highlight", wrapcode=True)
+    return highlight(code, lexer, formatter)
+
+
+def cut_fences(text: str) -> tuple[str, list[str]]:
+    """Decoded Markdown -> (the same with each fence replaced by its marker, the HTML of
+    each fence in order).
+
+    A fence may open at any indentation (the corpus indents them in list items by 0 to 6
+    spaces); its lines lose the opening line's indentation. An unclosed fence runs to the
+    end, as on GitHub. The marker keeps the fence's own indentation, so it stays in the list
+    item the author put it in.
+    """
+    spans = fence_spans(text)
+    if not spans:
+        return text, []
+    blocks: list[str] = []
+    out, pos = [], 0
+    for span in spans:
+        lines = text[span.start : span.end].split("\n")
+        m = FENCE_OPEN.fullmatch(lines[0])
+        indent, fence = m.group(1), m.group(2)
+        lang = (m.group(3).split() or [""])[0].lstrip(".") or None
+        body = lines[1:]
+        if body and body[-1].strip().startswith(fence[0] * 3):
+            body = body[:-1]
+        body = [
+            line[len(indent) :] if line.startswith(indent) else line.lstrip(" ") for line in body
+        ]
+        blocks.append(_highlight("\n".join(body) + "\n", lang))
+        out.append(text[pos : span.start])
+        out.append(f"{indent}~~~ {_MARK}{len(blocks) - 1}\n{indent}~~~")
+        pos = span.end
+    out.append(text[pos:])
+    return "".join(out), blocks
+
+
+def put_back(markup: str, blocks: list[str]) -> str:
+    """HTML from the engine -> the same with each fence's marker replaced by its HTML, and
+    the code blocks the engine made itself highlighted the same way."""
+    if "<pre><code" in markup:
+        markup = _ENGINE_BLOCK.sub(
+            lambda m: (
+                m.group()
+                if (m.group(1) or "").startswith(_MARK) or m.group(2).startswith(f"~~~ {_MARK}")
+                else _highlight(html.unescape(m.group(2)), html.unescape(m.group(1) or "") or None)
+            ),
+            markup,
+        )
+    if not blocks:
+        return markup
+
+    def block(m: re.Match) -> str:
+        index = int(next(g for g in m.groups() if g is not None))
+        code = blocks[index] if index < len(blocks) else ""
+        return f"</p>\n{code}" if m.group(4) else code
+
+    return _MARKERS.sub(block, markup)

@@ -67,17 +67,20 @@ def fence_spans(text: str) -> list[Span]:
     return spans
 
 
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_LATEX_SIGN = re.compile(r"[\\^_{}=<>+*/|]")
+_AMOUNT_THEN_WORD = re.compile(r"\s*\d[\d,.]*\s+[A-Za-z]{2,}")
+
+
 def _looks_like_prose(content: str) -> bool:
     """True for the text between two currency dollars (`$26,000 with a useful life of ...`):
     words and no sign of LaTeX. Measured on the corpus: real inline math always has a
     command, a script, an operator or at most a short run of words (`$ OE $`)."""
-    if (content[0] in ",.;:!?)" or content[-1] == "(") and re.search(r"[A-Za-z]{2,}", content):
+    if (content[0] in ",.;:!?)" or content[-1] == "(") and _WORD.search(content):
         return True  # `$6xy$, and $-3$`: the middle pair is the text between formulas
-    if re.search(r"[\\^_{}=<>+*/|]", content):
+    if _LATEX_SIGN.search(content):
         return False
-    return len(re.findall(r"[A-Za-z]{2,}", content)) >= 3 or bool(
-        re.match(r"\s*\d[\d,.]*\s+[A-Za-z]{2,}", content)
-    )
+    return len(_WORD.findall(content)) >= 3 or bool(_AMOUNT_THEN_WORD.match(content))
 
 
 def _find_closing_dollar(text: str, start: int, limit: int) -> int:

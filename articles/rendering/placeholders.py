@@ -11,9 +11,11 @@ from collections.abc import Callable
 
 from articles.rendering.math import scan
 
-# Placeholders: private-use characters, which Markdown, bleach and toc's slugify leave
+# Placeholders: private-use characters, which cmark, nh3 and the heading ids' slugify leave
 # alone or drop (never turn into markup). The index is one private-use character too, so a
-# heading id made from a heading holding math carries no stray letters or digits.
+# heading id made from a heading holding math carries no stray letters or digits. `protect`
+# drops every private-use character from the source, which also keeps the Markdown module's
+# own markers (U+E002 for `<`, U+E003 for fences) out of reach of any input.
 _PH_OPEN, _PH_CLOSE, _PH_BASE = "\ue000", "\ue001", 0xE100
 _PH_LIMIT = 0xF8FF - _PH_BASE
 _PH_CHARS = re.compile("[\ue000-\uf8ff]")
@@ -70,6 +72,8 @@ def formulas_as_text_in_tags(markup: str, formulas: list[Formula]) -> str:
 def substitute(safe: str, formulas: list[Formula], formula_html: Callable[[int], str]) -> str:
     """Sanitised HTML -> the same with each placeholder replaced by its formula's HTML
     (`formula_html(index)`, trusted) in a `math-display` or `math-inline` wrapper."""
+    if not formulas:
+        return safe
 
     def replace(m: re.Match) -> str:
         if m.group(1):  # a formula alone in a paragraph
