@@ -12,6 +12,9 @@ do not import this module; it imports them.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import threading
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -137,12 +140,37 @@ def content_changed():
 
 # --- signal handlers ---------------------------------------------------------------------
 
+_local = threading.local()
 
+
+@contextlib.contextmanager
+def suppressed():
+    """No reaction to saves and deletes made in this thread for the block (a preview that
+    writes, then rolls back). Other threads are not affected: signals stay connected."""
+    previous = getattr(_local, "suppressed", False)
+    _local.suppressed = True
+    try:
+        yield
+    finally:
+        _local.suppressed = previous
+
+
+def _handler(function):
+    @functools.wraps(function)
+    def handle(sender, **kwargs):
+        if not getattr(_local, "suppressed", False):
+            function(sender, **kwargs)
+
+    return handle
+
+
+@_handler
 def _remember_article(sender, instance, raw, **kwargs):
     if not raw:
         instance._stored_before = stored_article(instance)
 
 
+@_handler
 def _article_saved(sender, instance, created, raw, update_fields=None, **kwargs):
     if raw:  # a loaded row: its own index entry still has to be written
         articles_imported([instance])
@@ -152,20 +180,24 @@ def _article_saved(sender, instance, created, raw, update_fields=None, **kwargs)
     article_saved(instance, before, update_fields)
 
 
+@_handler
 def _article_deleted(sender, instance, **kwargs):
     article_deleted(instance)
 
 
+@_handler
 def _remember_subject(sender, instance, raw, **kwargs):
     if not raw:
         instance._stored_before = stored_subject(instance)
 
 
+@_handler
 def _subject_saved(sender, instance, created, raw, **kwargs):
     if not raw:
         subject_saved(instance, None if created else getattr(instance, "_stored_before", None))
 
 
+@_handler
 def _other_change(sender, **kwargs):
     content_changed()
 

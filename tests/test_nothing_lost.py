@@ -452,3 +452,23 @@ def test_a_file_whose_url_changed_moves_its_article(client, sample_site, tmp_pat
     old = client.get(f"/learn/mathematics/questions/{SQUARE}")
     assert (old.status_code, old["Location"]) == (301, "/learn/mathematics/questions/squares")
     assert client.get("/learn/mathematics/questions/squares").status_code == 200
+
+
+def test_a_preview_that_suppresses_reactions_does_so_in_its_own_thread_only():
+    """The revert page's preview writes and rolls back without reactions; a save in another
+    thread at that moment keeps its history, redirects and index (a process-wide signal
+    mute once lost them under threaded gunicorn)."""
+    import threading
+
+    from articles import changes
+
+    calls = []
+    handler = changes._handler(lambda sender, **kwargs: calls.append(threading.get_ident()))
+    with changes.suppressed():
+        other = threading.Thread(target=handler, args=(None,))
+        other.start()
+        other.join()
+        handler(None)  # this thread: suppressed
+    assert calls == [other.ident]
+    handler(None)
+    assert len(calls) == 2

@@ -13,14 +13,13 @@ from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.formats import localize
 from django.utils.timezone import template_localtime
 from reversion.models import Version
-from reversion.utils import mute_signals
 
+from articles import changes
 from articles.models import Article, RelatedLink
 
 #: The comment of the version record_baseline writes.
@@ -277,8 +276,10 @@ class ArticleHistoryMixin(HistoryMixin):
         try:
             with transaction.atomic():
                 if request.method != "POST":
-                    # Looking changes nothing: no signal may report a change.
-                    with mute_signals(pre_save, post_save, pre_delete, post_delete):
+                    # Looking changes nothing: what follows a change is not run for these
+                    # writes, which are rolled back (in this thread only: a process-wide
+                    # mute would silence other requests' saves, and their history).
+                    with changes.suppressed():
                         restore_article_version(version, article_fields=True)
                         response = self.changeform_view(request, object_id, request.path, context)
                         response.template_name = template
