@@ -472,3 +472,44 @@ def test_a_preview_that_suppresses_reactions_does_so_in_its_own_thread_only():
     assert calls == [other.ident]
     handler(None)
     assert len(calls) == 2
+
+
+def test_the_revert_preview_leaves_other_threads_saves_alone(two_tabs, monkeypatch):
+    import threading
+
+    from django.db.models.signals import post_save
+
+    from articles import changes
+    from articles.admin import history
+
+    ada, _ = two_tabs
+    obj = article()
+    url, form = open_form(ada, obj)
+    form["author"] = "A change, so the article has a history"
+    assert ada.post(url, form).status_code == 302
+    reacted = []
+    monkeypatch.setattr(changes, "article_saved", lambda *args, **kwargs: reacted.append(1))
+    restore = history.restore_article_version
+
+    def restore_while_another_request_saves(version, **kwargs):
+        restore(version, **kwargs)
+        # Another request's save, in another thread, while the preview is being built.
+        other = threading.Thread(
+            target=post_save.send,
+            kwargs={
+                "sender": Article,
+                "instance": obj,
+                "created": False,
+                "raw": False,
+                "using": "default",
+                "update_fields": None,
+            },
+        )
+        other.start()
+        other.join()
+
+    monkeypatch.setattr(history, "restore_article_version", restore_while_another_request_saves)
+    version = Version.objects.get_for_object(obj).first()
+    page = ada.get(reverse("admin:articles_article_revision", args=[obj.pk, version.pk]))
+    assert page.status_code == 200
+    assert reacted == [1]
