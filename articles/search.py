@@ -834,6 +834,10 @@ class _PostgresBackend:
     def refresh_vocabulary(self):
         # ts_stat counts the articles holding each word (as written, accents removed).
         with connections[self.alias].cursor() as cursor:
+            # Two refreshes at once (two imports ending together) would each delete the
+            # rows they see and then both insert every word: this lock mode conflicts with
+            # itself and with writers, not with the searches reading the table.
+            cursor.execute(f"LOCK TABLE {TERM_TABLE} IN SHARE ROW EXCLUSIVE MODE")
             # DELETE, not TRUNCATE: searches meanwhile keep reading the old vocabulary
             # instead of waiting for the lock.
             cursor.execute(f"DELETE FROM {TERM_TABLE}")

@@ -409,6 +409,34 @@ def test_two_imports_creating_one_subject_both_succeed(tmp_path):
     assert Article.objects.filter(subject__slug="new-subject").count() == 10
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_vocabulary_refreshes_at_once_both_succeed(sample_site):
+    """Two imports ending together each refresh the search vocabulary: the second must
+    wait for the first, not insert the words the first just wrote a second time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from articles import search
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's in-memory test database locks per table across threads")
+
+    def run(_):
+        try:
+            for _ in range(10):
+                search.refresh_vocabulary()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(run, range(2)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), count(DISTINCT term) FROM {search.TERM_TABLE}")
+        total, distinct = cursor.fetchone()
+    assert total == distinct > 0
+
+
 def test_no_batch_size_holds_the_write_lock_for_more_than_a_thousand_articles(
     sample_site, tmp_path, monkeypatch
 ):
