@@ -2,7 +2,8 @@
 
 Variables: ``DATABASE_URL`` (dj-database-url syntax; an SQLite file in the project when
 unset), ``SECRET_KEY``, ``DEBUG``, ``ALLOWED_HOSTS`` (comma-separated), ``SITE_URL``
-(absolute base for canonical links and feeds), ``REDIS_URL`` (shared cache when set).
+(absolute base for canonical links and feeds), ``REDIS_URL`` (shared cache when set),
+``MEDIA_ROOT`` (uploads), ``TASKS_BACKEND`` (``rq`` for the Redis queue; the database otherwise).
 """
 
 import os
@@ -49,6 +50,8 @@ INSTALLED_APPS = [
     "reversion",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "articles",
     "bench",  # benchmarks and load tools (manage.py bench, loadtest, ...), not the product
 ]
@@ -135,6 +138,29 @@ else:
         }
     }
 
+# Background jobs (large imports): Django's Tasks API through the django-tasks backport.
+# By default they are rows of the default database, run by `manage.py db_worker`, so a
+# fresh clone needs no broker and a job outlives a worker restart. With TASKS_BACKEND=rq
+# and REDIS_URL they go on a Redis queue (RQ) instead, run by `manage.py rqworker
+# default`; that needs django-tasks-rq, django-rq and rq installed besides
+# requirements.txt, and is refused at start-up without them.
+if os.environ.get("TASKS_BACKEND", "database") == "rq":
+    import importlib.util
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not os.environ.get("REDIS_URL") or importlib.util.find_spec("django_tasks_rq") is None:
+        raise ImproperlyConfigured(
+            "TASKS_BACKEND=rq needs REDIS_URL and the packages django-tasks-rq, django-rq "
+            "and rq (pip install django-tasks-rq==0.12.0)"
+        )
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    # RQ stops a job after 180 s by default; an import of the whole corpus takes longer.
+    RQ_QUEUES = {"default": {"URL": os.environ["REDIS_URL"], "DEFAULT_TIMEOUT": 3 * 3600}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 #: How long a rendered page stays in the cache (seconds). Any content change makes cached
 #: pages stale at once, in every process (articles.caching); this bounds how late a
 #: scheduled article shows.
@@ -193,6 +219,13 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Uploaded files (imports waiting for confirmation): Django's storage API, a folder by default.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+MEDIA_URL = "/media/"
+#: The largest upload the import page accepts (bytes, all files of one request together);
+#: checked from the request's Content-Length before its body is read.
+IMPORT_UPLOAD_MAX_BYTES = int(os.environ.get("IMPORT_UPLOAD_MAX_BYTES", 256 * 1024 * 1024))
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
