@@ -5,6 +5,7 @@ An article's public address is ``/learn/<subject slug>/questions/<slug>`` (the c
 source and the HTML rendered from it once, at save or import time, by articles.rendering.
 """
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models, transaction
 from django.urls import reverse
@@ -179,6 +180,7 @@ class Article(models.Model):
             ),
             models.Index(fields=["-date", "-id"], name="article_newest"),
         ]
+        permissions = [("import_articles", "Can import articles")]
 
     def __str__(self):
         return self.question
@@ -395,3 +397,59 @@ class SearchTerm(models.Model):
 
     def __str__(self):
         return self.term
+
+
+class ArticleImport(models.Model):
+    """Files an editor uploaded in the admin to import: their dry run's report, then (once
+    confirmed) the import's. The files wait in storage until the import is applied or
+    cancelled; the reports stay. The work itself is articles.importing.uploads."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", "checking (dry run)"
+        CHECKED = "checked", "checked: waiting for confirmation"
+        APPLYING = "applying", "importing"
+        APPLIED = "applied", "imported"
+        CANCELLED = "cancelled", "cancelled"
+        FAILED = "failed", "failed"
+
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CHECKING)
+    files = models.JSONField(
+        default=list,
+        help_text="The uploaded files: their names, sizes and names in storage (removed "
+        "once the import is applied or cancelled).",
+    )
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes uploaded, all files.")
+    task_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The background job (Tasks API result id) of the step under way, if any.",
+    )
+    check_report = models.JSONField(null=True, blank=True, help_text="The dry run's report.")
+    apply_report = models.JSONField(null=True, blank=True, help_text="The import's report.")
+    error = models.TextField(blank=True, default="", help_text="Why it failed.")
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created"]
+        # One permission rules these pages: Article's "import_articles".
+        default_permissions = ()
+
+    def __str__(self):
+        names = ", ".join(item["name"] for item in self.files[:3])
+        more = f" and {len(self.files) - 3} more" if len(self.files) > 3 else ""
+        return f"Import of {names}{more}"
+
+    def get_absolute_url(self):
+        return reverse("admin:articles_articleimport_change", args=[self.pk])
+
+    @property
+    def running(self):
+        return self.status in (self.Status.CHECKING, self.Status.APPLYING)

@@ -11,9 +11,10 @@ import reversion
 from django.contrib import admin
 
 from articles.admin.articles import ArticleAdmin
+from articles.admin.imports import ArticleImportAdmin
 from articles.admin.related_links import RelatedLinkAdmin
 from articles.admin.subjects import SubjectAdmin
-from articles.models import Article, RelatedLink, Subject
+from articles.models import Article, ArticleImport, RelatedLink, Subject
 
 # History: an article's version holds its related links, so reverting an article brings
 # its links back as they were.
@@ -26,3 +27,5 @@ reversion.register(Subject)
 admin.site.register(Article, ArticleAdmin)
 admin.site.register(Subject, SubjectAdmin)
 admin.site.register(RelatedLink, RelatedLinkAdmin)
+# Imports in the admin (upload, dry run, confirm): articles.admin.imports.
+admin.site.register(ArticleImport, ArticleImportAdmin)

@@ -52,6 +52,8 @@ class ImportReport:
     ``errors``: one FrontMatterError per file that failed. ``conflicts``: messages for
     articles an editor changed since their last import that differ from their file
     (skipped unless forced). ``pruned``: articles removed or unpublished by ``prune``.
+    ``articles``: ``(action, url)`` for each article written or planned, ``action`` being
+    an importing.plan.Action value ("create", "update", ...), in the order of the files.
     """
 
     files: int = 0
@@ -61,6 +63,7 @@ class ImportReport:
     errors: list = field(default_factory=list)
     conflicts: list = field(default_factory=list)
     pruned: int = 0
+    articles: list = field(default_factory=list)
     dangling_links: int = 0
     resolved_links: int = 0
     elapsed: float = 0.0

@@ -158,6 +158,30 @@ def _extract(archive, into, label, errors):
     return members
 
 
+def check_archive(archive, label=None):
+    """Check a .zip archive from its directory alone, before anything is extracted: the
+    limits _extract applies to the whole archive (MAX_ARCHIVE_MEMBERS, MAX_ARCHIVE_BYTES,
+    members that would leave it). Members over MAX_FILE_BYTES are not refused here: the
+    import reports each and goes on with the rest. ``label`` names the archive in messages
+    (default: its path). Returns the number of ``*.md`` members; raises FrontMatterError.
+    """
+    archive = Path(archive)
+    label = label or str(archive)
+    budget = _Budget(label)
+    into = Path(tempfile.gettempdir()) / "import-check"
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            for info in zipped.infolist():
+                if info.is_dir():
+                    continue
+                _member_target(label, into, info.filename)
+                if info.filename.lower().endswith(".md") and info.file_size <= MAX_FILE_BYTES:
+                    budget.admit(info.filename, info.file_size)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise FrontMatterError(label, f"cannot read the archive: {error}") from None
+    return budget.members
+
+
 def collect_files(paths, stack=None, errors=None):
     """Expand files, folders (recursively, ``*.md``) and .zip / .tar.gz archives.
 

@@ -181,6 +181,9 @@ class Writer:
         self.report.updated += plan.updated
         self.report.unchanged += plan.unchanged
         self.report.conflicts.extend(plan.conflicts)
+        self.report.articles.extend(
+            (decision.action.value, decision.prepared.record.url) for decision in plan.decisions
+        )
 
     def _follow_moved_files(self, by_address, existing):
         """A file whose ``url`` changed since its last import moves the article it made
