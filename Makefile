@@ -41,7 +41,15 @@ run: install
 	  $(PY) manage.py import_redirects fixtures/moved-questions.json; \
 	fi
 	$(call LOGIN_HINT,$(if $(DATABASE_URL),DATABASE_URL=$(DATABASE_URL) ))
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(call SERVE_WITH_WORKER)
+
+# The dev server with a background worker beside it (large imports run there); the worker
+# stops when the server does (Ctrl-C), after the job it is running, if any.
+define SERVE_WITH_WORKER
+DEBUG=1 $(PY) manage.py db_worker --no-startup-delay & worker=$$!; \
+trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+endef
 
 test: install
 	$(PY) manage.py check
@@ -67,7 +75,7 @@ corpus: install
 corpus-run: install
 	$(PY) manage.py migrate --noinput
 	$(call LOGIN_HINT,DATABASE_URL=$(CORPUS_DATABASE_URL) )
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(call SERVE_WITH_WORKER)
 
 # Lighthouse (npm, Chromium) on an article served by gunicorn; not part of `make test`.
 lighthouse: install
