@@ -362,3 +362,43 @@ def test_a_queued_job_outlives_the_worker_that_was_not_there(
     assert DBTaskResult.objects.get(pk=article_import.task_id).status == "READY"
     worker()
     assert DBTaskResult.objects.get(pk=article_import.task_id).status == "SUCCESSFUL"
+
+
+def test_a_job_whose_worker_was_killed_can_be_run_again(
+    client, editor, write_article, worker, monkeypatch
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(uploads, "INLINE_BYTES", 0)
+    upload(client, zipped("physics.zip", two_articles(write_article)))
+    article_import = ArticleImport.objects.get()
+    # A worker claimed the job an hour ago, then was killed: the row says RUNNING forever.
+    job = DBTaskResult.objects.get(pk=article_import.task_id)
+    job.claim("killed-worker")
+    DBTaskResult.objects.filter(pk=job.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    page = report_page(client, article_import)
+    assert "the worker running it has probably stopped" in page
+
+    response = client.post(
+        reverse("admin:articles_articleimport_run_again", args=[article_import.pk])
+    )
+    assert response.status_code == 302
+    article_import.refresh_from_db()
+    assert article_import.task_id != str(job.pk)
+    worker()
+    article_import.refresh_from_db()
+    assert article_import.status == ArticleImport.Status.CHECKED
+    assert article_import.check_report["created"] == 2
+
+
+def test_a_job_that_is_running_is_not_offered_again(client, editor, write_article, monkeypatch):
+    monkeypatch.setattr(uploads, "INLINE_BYTES", 0)
+    upload(client, zipped("physics.zip", two_articles(write_article)))
+    article_import = ArticleImport.objects.get()
+    DBTaskResult.objects.get(pk=article_import.task_id).claim("a-live-worker")
+    uploads.Progress(article_import.pk, "check")(1, 2)
+    page = report_page(client, article_import)
+    assert "1 of 2 files (50%)" in page
+    assert "probably stopped" not in page

@@ -4,6 +4,7 @@ articles.importing.uploads (the command's import_paths underneath); this module 
 permissions and sizes, and shows rows. One permission rules it: "can import articles".
 """
 
+import time
 from pathlib import Path
 
 from django import forms
@@ -129,14 +130,27 @@ def job_failure(article_import):
     return last_line or error.exception_class_path
 
 
-def job_status(article_import):
-    """The background job's TaskResultStatus, or None (inline, or unknown to the backend)."""
+def job_result(article_import):
+    """The background job's TaskResult, or None (inline, or unknown to the backend)."""
     if not article_import.task_id:
         return None
     try:
-        return default_task_backend.get_result(article_import.task_id).status
+        return default_task_backend.get_result(article_import.task_id)
     except TaskResultDoesNotExist:
         return None
+
+
+def stalled(article_import, result, note):
+    """True when a running step's job has said nothing for uploads.STALE_SECONDS: its
+    worker stopped mid-way (a job the backend no longer knows counts too)."""
+    if not article_import.running or not article_import.task_id:
+        return False
+    if result is None:
+        return True
+    if result.status != TaskResultStatus.RUNNING or result.started_at is None:
+        return False
+    last = max(result.started_at.timestamp(), note["at"] if note else 0)
+    return time.time() - last > uploads.STALE_SECONDS
 
 
 class ArticleImportAdmin(admin.ModelAdmin):
@@ -188,6 +202,11 @@ class ArticleImportAdmin(admin.ModelAdmin):
             ),
             path(
                 "<int:pk>/cancel/", action(self.cancel_view), name="articles_articleimport_cancel"
+            ),
+            path(
+                "<int:pk>/run-again/",
+                action(self.run_again_view),
+                name="articles_articleimport_run_again",
             ),
             path(
                 "<int:pk>/change/",
@@ -269,6 +288,7 @@ class ArticleImportAdmin(admin.ModelAdmin):
             seen = set(check["conflicts"])
             new_conflicts = [message for message in applied["conflicts"] if message not in seen]
         note = uploads.progress(article_import)
+        result = job_result(article_import) if article_import.running else None
         context = self._context(
             request,
             title=str(article_import),
@@ -278,7 +298,8 @@ class ArticleImportAdmin(admin.ModelAdmin):
             new_conflicts=new_conflicts,
             progress=note,
             share=(note["done"] * 100 // max(note["total"], 1)) if note else None,
-            job_status=job_status(article_import) if article_import.running else None,
+            job_status=result.status if result else None,
+            stalled=stalled(article_import, result, note),
             refresh=REFRESH_SECONDS if article_import.running else None,
             Status=ArticleImport.Status,
         )
@@ -294,6 +315,14 @@ class ArticleImportAdmin(admin.ModelAdmin):
                 messages.success(request, "Imported: " + article_import.apply_report["summary"])
         else:
             messages.warning(request, "This import is no longer waiting for confirmation.")
+        return redirect(article_import.get_absolute_url())
+
+    def run_again_view(self, request, pk):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        article_import = get_object_or_404(ArticleImport, pk=pk)
+        if uploads.run_again(article_import):
+            messages.info(request, "Queued again; a worker will pick it up.")
         return redirect(article_import.get_absolute_url())
 
     def cancel_view(self, request, pk):

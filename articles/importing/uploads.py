@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 INLINE_BYTES = 256 * 1024
 #: Seconds between two progress notes of a running step.
 PROGRESS_SECONDS = 1.0
+#: A step whose job has run this long without a progress note is taken for stopped (its
+#: worker was killed): the page offers to run it again. The longest pause between two
+#: notes is the end of a whole-corpus import (canonical copies, search vocabulary).
+STALE_SECONDS = 15 * 60
 #: A report keeps at most this many addresses per action and this many errors; the counts
 #: are always whole.
 REPORT_ITEMS = 500
@@ -62,11 +66,29 @@ def start(article_import, step):
     if runs_inline(article_import):
         run(article_import.pk, step, workers=1)
         return
+    _enqueue(article_import, step)
+
+
+def _enqueue(article_import, step):
     from articles import tasks
 
     job = {"check": tasks.check_upload, "apply": tasks.apply_upload}[step]
     result = job.enqueue(article_import.pk)
     ArticleImport.objects.filter(pk=article_import.pk).update(task_id=result.id)
+    article_import.task_id = result.id
+
+
+def run_again(article_import):
+    """Queue the running step of ``article_import`` again, after its worker stopped
+    mid-way (killed, say). Safe whichever step it is: a dry run writes nothing, and an
+    import run again completes the batches the stopped one did not commit. Returns False
+    when no step is running."""
+    if not article_import.running:
+        return False
+    step = "check" if article_import.status == Status.CHECKING else "apply"
+    cache.delete(_progress_key(article_import.pk))
+    _enqueue(article_import, step)
+    return True
 
 
 def confirm(article_import, user):
