@@ -11,7 +11,7 @@ from articles.importing import uploads
 @task()
 def check_upload(import_id):
     """The dry run of an uploaded import (ArticleImport ``import_id``); returns its summary."""
-    return uploads.run(import_id, "check", raise_errors=True)
+    return uploads.run(import_id, "check", raise_errors=True, snapshot=True)
 
 
 @task()
