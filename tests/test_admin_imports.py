@@ -402,3 +402,21 @@ def test_a_job_that_is_running_is_not_offered_again(client, editor, write_articl
     page = report_page(client, article_import)
     assert "1 of 2 files (50%)" in page
     assert "probably stopped" not in page
+
+
+def test_the_permission_migration_runs_twice_and_reverses():
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("articles.migrations.0008_article_import")
+    schema_editor = SimpleNamespace(connection=connection)
+    migration.grant_import_permission(apps, schema_editor)
+    migration.grant_import_permission(apps, schema_editor)
+    editors = Group.objects.get(name="Editors")
+    assert editors.permissions.filter(codename="import_articles").count() == 1
+    assert str(Permission.objects.get(codename="import_articles").name) == "Can import articles"
+    migration.revoke_import_permission(apps, schema_editor)
+    assert not Permission.objects.filter(codename="import_articles").exists()

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group, User
 
 from articles.models import Article, ArticleImport
 from tests.conftest import CHROMIUM, FIXTURES
+from tests.test_csp_browser import RECORD_VIOLATIONS
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 TIMEOUT_MS = 15_000
@@ -30,6 +31,7 @@ def _media_root(settings, tmp_path):
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(RECORD_VIOLATIONS)
     page = context.new_page()
     yield page
     context.close()
@@ -63,6 +65,7 @@ def test_upload_a_zip_read_its_report_confirm_and_see_the_articles(
     page.click("text=Article imports")
     page.click("text=Add article import")
     page.set_input_files("#id_files", str(archive))
+    assert page.evaluate("window.__violations") == []
     page.click("input[value='Upload and check']")
 
     page.wait_for_selector("#import-report")
@@ -71,6 +74,7 @@ def test_upload_a_zip_read_its_report_confirm_and_see_the_articles(
     errors = page.inner_text("#import-errors")
     assert "learn.zip/learn/mathematics/date-february-30.md\t4\t" in errors
     assert not Article.objects.exists()
+    assert page.evaluate("window.__violations") == []  # the page keeps the site's CSP
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "admin-import-report-1280.png"), full_page=True)
 
