@@ -133,6 +133,7 @@ def run(pk, step, workers=None, raise_errors=False, snapshot=False):
     if article_import.status != expected:
         return f"nothing to do: the import is {article_import.get_status_display()}"
     rows = ArticleImport.objects.filter(pk=pk, status=expected)
+    cache.delete(_progress_key(pk))  # a note of an earlier step (or row of that id) is stale
     prefix = ""
     try:
         with contextlib.ExitStack() as stack:
