@@ -420,3 +420,23 @@ def test_the_permission_migration_runs_twice_and_reverses():
     assert str(Permission.objects.get(codename="import_articles").name) == "Can import articles"
     migration.revoke_import_permission(apps, schema_editor)
     assert not Permission.objects.filter(codename="import_articles").exists()
+
+
+def test_the_content_length_is_checked_before_the_body_is_read(client, editor, settings):
+    settings.IMPORT_UPLOAD_MAX_BYTES = 1000
+    # The body is short of what the header declares: reading it would fail the request.
+    response = client.post(
+        reverse(ADD), {"files": SimpleUploadedFile("a.md", b"---")}, CONTENT_LENGTH="5000"
+    )
+    assert response.status_code == 413
+    assert "The upload is 5,000 bytes; the limit is 1,000" in response.content.decode()
+
+
+def test_an_upload_without_the_csrf_token_is_refused(editor, write_article):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(editor)
+    response = strict.post(reverse(ADD), {"files": SimpleUploadedFile("a.md", b"---")})
+    assert response.status_code == 403
+    assert not ArticleImport.objects.exists()
