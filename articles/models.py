@@ -399,6 +399,14 @@ class SearchTerm(models.Model):
         return self.term
 
 
+class ArticleImportQuerySet(models.QuerySet):
+    def update(self, **fields):
+        # Every change of an import is stamped, bulk or not: a step that has not moved for
+        # long is taken for stopped (articles.admin.imports.stalled).
+        fields.setdefault("updated", timezone.now())
+        return super().update(**fields)
+
+
 class ArticleImport(models.Model):
     """Files an editor uploaded in the admin to import: their dry run's report, then (once
     confirmed) the import's. The files wait in storage until the import is applied or
@@ -436,6 +444,8 @@ class ArticleImport(models.Model):
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = ArticleImportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]

@@ -440,3 +440,51 @@ def test_an_upload_without_the_csrf_token_is_refused(editor, write_article):
     response = strict.post(reverse(ADD), {"files": SimpleUploadedFile("a.md", b"---")})
     assert response.status_code == 403
     assert not ArticleImport.objects.exists()
+
+
+def test_a_step_left_running_by_a_killed_request_can_be_run_again(
+    client, editor, write_article, worker
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    upload(client, zipped("physics.zip", two_articles(write_article)))
+    article_import = ArticleImport.objects.get()
+    # The request that ran the inline dry run died: the row says "checking", no job.
+    ArticleImport.objects.filter(pk=article_import.pk).update(
+        status=ArticleImport.Status.CHECKING, check_report=None
+    )
+    # Made an hour ago, but changed just now: a step under way in a request.
+    ArticleImport.objects.filter(pk=article_import.pk).update(
+        created=timezone.now() - timedelta(hours=1)
+    )
+    assert "probably stopped" not in report_page(client, article_import)
+    ArticleImport.objects.filter(pk=article_import.pk).update(
+        updated=timezone.now() - timedelta(hours=1)
+    )
+    assert "probably stopped" in report_page(client, article_import)
+    client.post(reverse("admin:articles_articleimport_run_again", args=[article_import.pk]))
+    worker()
+    article_import.refresh_from_db()
+    assert article_import.status == ArticleImport.Status.CHECKED
+
+
+def test_a_second_confirm_does_nothing(client, editor, write_article):
+    upload(client, zipped("physics.zip", two_articles(write_article)))
+    article_import = ArticleImport.objects.get()
+    assert uploads.confirm(article_import, editor)
+    assert not uploads.confirm(article_import, editor)  # another tab, a double click
+    article_import.refresh_from_db()
+    assert article_import.apply_report["created"] == 2
+
+
+def test_the_list_of_imports_and_the_dashboard_link(client, editor, write_article):
+    upload(client, zipped("physics.zip", two_articles(write_article)))
+    article_import = ArticleImport.objects.get()
+    listing = client.get(reverse("admin:articles_articleimport_changelist")).content.decode()
+    assert article_import.get_absolute_url() in listing
+    assert "Dry run, nothing written. Would have: 2 files: 2 created" in listing
+    dashboard = client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:articles_articleimport_changelist") in dashboard
+    assert reverse(ADD) in dashboard

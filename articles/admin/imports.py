@@ -142,9 +142,13 @@ def job_result(article_import):
 
 def stalled(article_import, result, note):
     """True when a running step's job has said nothing for uploads.STALE_SECONDS: its
-    worker stopped mid-way (a job the backend no longer knows counts too)."""
-    if not article_import.running or not article_import.task_id:
+    worker stopped mid-way (a job the backend no longer knows counts too, and so does a
+    step that has no job and has not moved for as long)."""
+    if not article_import.running:
         return False
+    if not article_import.task_id:
+        # Run in a request that never finished (a killed web worker), or never queued.
+        return time.time() - article_import.updated.timestamp() > uploads.STALE_SECONDS
     if result is None:
         return True
     if result.status != TaskResultStatus.RUNNING or result.started_at is None:
