@@ -488,3 +488,12 @@ def test_the_list_of_imports_and_the_dashboard_link(client, editor, write_articl
     dashboard = client.get(reverse("admin:index")).content.decode()
     assert reverse("admin:articles_articleimport_changelist") in dashboard
     assert reverse(ADD) in dashboard
+
+
+def test_more_files_than_one_request_may_carry_are_refused_with_advice(client, editor, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 3
+    files = [SimpleUploadedFile(f"a{number}.md", b"---") for number in range(4)]
+    response = upload(client, *files)
+    assert response.status_code == 400
+    assert "At most 3 files in one upload: put more in a .zip." in response.content.decode()
+    assert not ArticleImport.objects.exists()

@@ -10,7 +10,7 @@ from pathlib import Path
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, TooManyFilesSent
 from django.core.files.uploadhandler import SkipFile, TemporaryFileUploadHandler
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -237,17 +237,25 @@ class ArticleImportAdmin(admin.ModelAdmin):
         if request.method == "POST":
             length = int(request.META.get("CONTENT_LENGTH") or 0)
             if length > upload_limit():
-                form = UploadForm()
-                form.refused = []
                 return self._upload_page(
                     request,
-                    form,
+                    UploadForm(),
                     status=413,
                     refusal=f"The upload is {length:,} bytes; the limit is {upload_limit():,}. "
                     "Split it into several uploads.",
                 )
             handler = BoundedUploadHandler(request)
             request.upload_handlers = [handler]
+            try:
+                request.FILES  # noqa: B018 (read the body now, through the handler)
+            except TooManyFilesSent:
+                return self._upload_page(
+                    request,
+                    UploadForm(),
+                    status=400,
+                    refusal=f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files in one "
+                    "upload: put more in a .zip.",
+                )
             return csrf_protect(self._receive_upload)(request, handler)
         return self._upload_page(request, UploadForm())
 
