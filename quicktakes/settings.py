@@ -221,7 +221,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 # Uploaded files (imports waiting for confirmation): Django's storage API, a folder by default.
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
-MEDIA_URL = "/media/"
 #: The largest upload the import page accepts (bytes, all files of one request together);
 #: checked from the request's Content-Length before its body is read.
 IMPORT_UPLOAD_MAX_BYTES = int(os.environ.get("IMPORT_UPLOAD_MAX_BYTES", 256 * 1024 * 1024))

@@ -263,6 +263,8 @@ def test_an_editors_save_between_the_dry_run_and_the_confirm_is_kept(client, edi
     assert Article.objects.get(pk=article.pk).answer == "The editor's answer."
     assert "Changed by an editor since the dry run" in page
     assert f"{CHAIN_RULE_FILE.name}: {article.get_absolute_url()} was changed in the admin" in page
+    assert "kept the editor&#x27;s version" in page
+    assert "--force" not in page  # the command's advice; the page has no such choice
 
 
 def test_cancel_deletes_the_files_and_writes_nothing(client, editor, write_article):

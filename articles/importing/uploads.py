@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -41,6 +42,8 @@ STALE_SECONDS = 15 * 60
 REPORT_ITEMS = 500
 
 Status = ArticleImport.Status
+#: The command's advice at the end of a conflict's message (plan.conflict_message, write.py).
+FORCE_ADVICE = re.compile(r" \(use --force to [^)]*\)$")
 
 
 def create(files, user):
@@ -244,6 +247,10 @@ def report_data(report, prefix=""):
     def local(text):
         return text.replace(prefix, "") if prefix else text
 
+    def conflict(message):
+        # The command's advice (--force) has no button here: the editor's version is kept.
+        return FORCE_ADVICE.sub("", local(message))
+
     articles = {}
     for action, url in report.articles:
         if action != "conflict":
@@ -258,7 +265,7 @@ def report_data(report, prefix=""):
         "updated": report.updated,
         "unchanged": report.unchanged,
         "failed": report.failed,
-        "conflicts": [local(message) for message in report.conflicts[:REPORT_ITEMS]],
+        "conflicts": [conflict(message) for message in report.conflicts[:REPORT_ITEMS]],
         "conflict_count": len(report.conflicts),
         "errors": [
             {"file": local(error.path), "line": error.line, "message": error.message}
