@@ -333,6 +333,14 @@ def test_a_failed_job_says_why(client, editor, write_article, worker, monkeypatc
     page = report_page(client, article_import)
     assert "It failed: RuntimeError: the disk is full" in page
     assert "Delete the uploaded files" in page
+    # An administrator reads the job's traceback among the admin's task results.
+    User.objects.create_superuser("root", password="a-long-test-password")
+    client.force_login(User.objects.get(username="root"))
+    result = client.get(
+        reverse("admin:django_tasks_database_dbtaskresult_change", args=[job.pk])
+    ).content.decode()
+    assert "Traceback (most recent call last)" in result
+    assert "RuntimeError: the disk is full" in result
 
 
 def test_a_job_that_failed_before_marking_its_import_says_why(
