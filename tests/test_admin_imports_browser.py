@@ -65,6 +65,8 @@ def test_upload_a_zip_read_its_report_confirm_and_see_the_articles(
     page.click("text=Article imports")
     page.click("text=Add article import")
     page.set_input_files("#id_files", str(archive))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "admin-import-upload-1280.png"), full_page=True)
     assert page.evaluate("window.__violations") == []
     page.click("input[value='Upload and check']")
 
@@ -75,7 +77,6 @@ def test_upload_a_zip_read_its_report_confirm_and_see_the_articles(
     assert "learn.zip/learn/mathematics/date-february-30.md\t4\t" in errors
     assert not Article.objects.exists()
     assert page.evaluate("window.__violations") == []  # the page keeps the site's CSP
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "admin-import-report-1280.png"), full_page=True)
 
     page.click("input[name=confirm]")
