@@ -224,6 +224,111 @@ def test_mhchem_subset_converts():
     assert "⇌" in root.text() and root.find_all("msub")
 
 
+# --- MathML as KaTeX builds it (operators, accents, limits, fences)
+
+
+def formula(latex, display=True):
+    """One formula rendered inside an answer -> its <math> Node."""
+    raw = f"$${latex}$$" if display else f"Text ${latex}$ text"
+    (math,) = render_tree(raw)[1].find_all("math")
+    return math
+
+
+def child_elements(node):
+    return [c for c in node.children if isinstance(c, Node)]
+
+
+@pytest.mark.parametrize(
+    ("latex", "operator", "scripts"),
+    [
+        (r"\lim_{x \to 0} f(x)", "lim", "munder"),
+        (r"\max_{i} a_i", "max", "munder"),
+        (r"\min_{i} a_i", "min", "munder"),
+        (r"\sup_{n} x_n", "sup", "munder"),
+        (r"\inf_{n} x_n", "inf", "munder"),
+        (r"\bigcup_{i=1}^{n} A_i", "⋃", "munderover"),
+        (r"\bigcap_{i=1}^{n} A_i", "⋂", "munderover"),
+    ],
+)
+def test_display_limits_go_under_the_operator(latex, operator, scripts):
+    (base,) = [mo for mo in formula(latex).find_all("mo") if mo.text() == operator]
+    assert base.parent.tag == scripts
+    assert child_elements(base.parent)[0] is base
+
+
+def test_a_limit_word_lets_the_browser_move_its_limits_beside_it_outside_display_style():
+    # In a fraction's numerator TeX sets \lim's limits beside it: movablelimits does that.
+    (lim,) = [mo for mo in formula(r"\frac{\lim_{x} f}{2}").find_all("mo") if mo.text() == "lim"]
+    assert lim.parent.tag == "munder" and lim.attrs["movablelimits"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("latex", "scripts"),
+    [(r"\lim\nolimits_{x} f", "msub"), (r"\lim\limits_{x} f", "munder")],
+)
+def test_limits_and_nolimits_written_by_the_author_are_kept(latex, scripts):
+    (lim,) = [mo for mo in formula(latex).find_all("mo") if mo.text() == "lim"]
+    assert lim.parent.tag == scripts
+
+
+def test_inline_limits_stay_beside_the_operator():
+    (lim,) = [
+        mo
+        for mo in formula(r"\lim_{x \to 0} f", display=False).find_all("mo")
+        if mo.text() == "lim"
+    ]
+    assert lim.parent.tag == "msub"
+
+
+@pytest.mark.parametrize("command", [r"\vec", r"\bar", r"\dot", r"\hat", r"\overline"])
+def test_accents_carry_the_accent_flag(command):
+    (mover,) = formula(f"{command}{{x}} = 1").find_all("mover")
+    assert mover.attrs.get("accent") == "true"
+    base, mark = child_elements(mover)
+    assert base.text() == "x" and mark.tag == "mo"
+
+
+def test_overline_stretches_over_its_base_and_other_accents_keep_their_width():
+    (over,) = formula(r"\overline{AB}").find_all("mover")
+    assert child_elements(over)[1].attrs["stretchy"] == "true"
+    (vec,) = formula(r"\vec{AB}").find_all("mover")
+    assert child_elements(vec)[1].attrs["stretchy"] == "false"
+
+
+@pytest.mark.parametrize(("command", "symbol"), [(r"\pm", "±"), (r"\mp", "∓"), (r"\&", "&")])
+def test_plus_minus_and_ampersand_are_operators(command, symbol):
+    math = formula(f"a {command} b")
+    assert symbol in [mo.text() for mo in math.find_all("mo")]
+    assert symbol not in [mi.text() for mi in math.find_all("mi")]
+
+
+@pytest.mark.parametrize(
+    "latex",
+    [
+        r"\det A = \begin{vmatrix} a & b \\ c & d \end{vmatrix}",
+        r"\det A = \left| \begin{matrix} a & b \\ c & d \end{matrix} \right|",
+    ],
+)
+def test_both_determinant_bars_are_stretchy_fences_around_the_table(latex):
+    (table,) = formula(latex).find_all("mtable")
+    left, middle, right = child_elements(table.parent)
+    assert middle is table
+    for bar, form in ((left, "prefix"), (right, "postfix")):
+        assert (bar.tag, bar.text()) == ("mo", "|")
+        assert bar.attrs == {"fence": "true", "form": form, "stretchy": "true"}
+
+
+@pytest.mark.parametrize(
+    ("environment", "left", "right"),
+    [("pmatrix", "(", ")"), ("bmatrix", "[", "]"), ("Bmatrix", "{", "}"), ("Vmatrix", "‖", "‖")],
+)
+def test_every_fenced_matrix_has_stretchy_fences(environment, left, right):
+    math = formula(rf"M = \begin{{{environment}}} a \\ b \end{{{environment}}}")
+    (table,) = math.find_all("mtable")
+    bars = [c for c in child_elements(table.parent) if c is not table]
+    assert [(b.text(), b.attrs["stretchy"]) for b in bars] == [(left, "true"), (right, "true")]
+
+
 # --------------------------------------------------------------------------- Markdown
 
 
