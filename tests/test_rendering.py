@@ -423,6 +423,52 @@ def test_a_fence_under_a_paragraph_line_leaves_no_empty_paragraph():
     assert '<div class="highlight">' in html
 
 
+@pytest.mark.parametrize("marker", ["-", "1."])
+def test_a_list_item_that_starts_with_a_fence_ends_its_code_at_the_closing_fence(marker):
+    pad = " " * (len(marker) + 1)
+    html = render_markdown(f"{marker} ```\n{pad}foo\n{pad}```\n\n{pad}bar\n").html
+    root = tree(html)
+    (li,) = root.find_all("li")
+    (pre,) = li.find_all("pre")
+    assert pre.text() == "foo\n"
+    assert [p.text() for p in li.find_all("p")] == ["bar"]
+
+
+def test_a_fence_keeps_its_blank_lines_and_an_empty_fence_stays_empty():
+    (pre,) = tree(render_markdown("```\n\nx\n\n```").html).find_all("pre")
+    assert pre.text() == "\nx\n\n"
+    (pre,) = tree(render_markdown("```\n```").html).find_all("pre")
+    assert pre.text() == ""
+    # An unclosed fence runs to the end; the answer's last newline adds no line.
+    (pre,) = tree(render_markdown("```\nx\n").html).find_all("pre")
+    assert pre.text() == "x\n"
+
+
+def test_a_tilde_fence_may_have_backticks_in_its_info_string():
+    html = render_markdown("~~~ python ``` ~~~\nx = 1\n~~~\n\nafter").html
+    root = tree(html)
+    (pre,) = root.find_all("pre")
+    assert pre.text() == "x = 1\n"
+    assert [p.text() for p in root.find_all("p")] == ["after"]
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "href"),
+    [
+        (r"\<br/> is not a tag", "<br/> is not a tag", None),
+        (r"a \\<b> c", r"a \<b> c", None),
+        ("[link](<my uri>)", "link", "my%20uri"),
+        ("[link](<>)", "link", ""),
+        ("[Foo]: <my url>\n\n[Foo]", "Foo", "my%20url"),
+    ],
+)
+def test_a_less_than_sign_that_cannot_open_raw_html_is_left_to_commonmark(source, text, href):
+    root = tree(render_markdown(source).html)
+    assert root.text().strip() == text
+    links = root.find_all("a")
+    assert [a.attrs["href"] for a in links] == ([] if href is None else [href])
+
+
 def test_headings_get_ids_without_placeholder_debris():
     _, root = render_tree(r"### Key Figures\n\n### Formula $x$ here")
     ids = [h.attrs["id"] for h in root.find_all("h2")]

@@ -14,9 +14,11 @@ from xml.etree import ElementTree as etree
 
 from latex2mathml.converter import convert_to_element
 
-# An opening fence line: its indentation, the fence (3+ backticks or tildes), the info string
-# (with the spaces around it: one greedy group, so a long line costs one pass).
-FENCE_OPEN = re.compile(r"( *)(`{3,}|~{3,})([^`\n]*)")
+# An opening fence line: its indentation and the marker of a list item it opens, if any
+# (`- ```` and `1. ```` start an item with a fence), the fence (3+ backticks or tildes), the
+# info string (with the spaces around it: one greedy group, so a long line costs one pass;
+# a backtick fence's may hold no backtick, a tilde fence's may).
+FENCE_OPEN = re.compile(r"( *(?:(?:[-+*]|\d{1,9}[.)]) {1,4})?)(`{3,}|~{3,})([^\n]*)")
 # One inline token the math scanner must look at: an escape, a backtick run or dollars.
 _INLINE_TOKEN = re.compile(r"\\[\\$()\[\]`]|`+|\$\$|\$")
 
