@@ -288,11 +288,25 @@ def test_accents_carry_the_accent_flag(command):
     assert base.text() == "x" and mark.tag == "mo"
 
 
-def test_overline_stretches_over_its_base_and_other_accents_keep_their_width():
-    (over,) = formula(r"\overline{AB}").find_all("mover")
-    assert child_elements(over)[1].attrs["stretchy"] == "true"
-    (vec,) = formula(r"\vec{AB}").find_all("mover")
-    assert child_elements(vec)[1].attrs["stretchy"] == "false"
+@pytest.mark.parametrize(
+    ("latex", "stretchy"),
+    [
+        (r"\overline{AB}", "true"),
+        (r"\widehat{AB}", "true"),
+        (r"\widetilde{AB}", "true"),
+        (r"\widecheck{AB}", "true"),
+        (r"\vec{AB}", "false"),
+        (r"\hat{AB}", "false"),
+        (r"\tilde{AB}", "false"),
+        (r"\bar{AB}", "false"),
+    ],
+)
+def test_overline_and_wide_accents_stretch_over_their_base_and_others_keep_their_width(
+    latex, stretchy
+):
+    (mover,) = formula(latex).find_all("mover")
+    assert mover.attrs["accent"] == "true"
+    assert child_elements(mover)[1].attrs["stretchy"] == stretchy
 
 
 @pytest.mark.parametrize(("command", "symbol"), [(r"\pm", "±"), (r"\mp", "∓"), (r"\&", "&")])

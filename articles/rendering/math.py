@@ -372,9 +372,16 @@ def _refine(element: etree.Element, display: bool) -> None:
                 mark_text in _ACCENT_MARKS
                 or (mark_text == _VECTOR_ARROW and mark.get("stretchy") == "true")
             ):
-                # KaTeX's accents keep the mark's own width; \overline is the one that stretches.
+                # As in KaTeX, an accent keeps its mark's width unless it is a wide one:
+                # \widehat and \widetilde (their mover has no accent flag yet, their mark no
+                # stretchy), \widecheck (a stretchy caron).
+                wide = (
+                    mark_text in "^~"
+                    and "stretchy" not in mark.attrib
+                    and node.get("accent") != "true"
+                ) or (mark_text == "\u02c7" and mark.get("stretchy") == "true")
                 node.set("accent", "true")
-                mark.set("stretchy", "false")
+                mark.set("stretchy", "true" if wide else "false")
         elif (
             display
             and node.tag in _SCRIPTS_UNDER
