@@ -318,6 +318,16 @@ def test_plus_minus_and_ampersand_are_operators(command, symbol):
 
 @pytest.mark.parametrize(
     "latex",
+    [r"|A| = |x - 1|", r"P(A|B)", r"\vert x \vert", r"\lvert x \rvert", r"\|v\| = 1"],
+)
+def test_bars_without_left_and_right_are_ordinary_symbols_as_in_katex(latex):
+    math = formula(latex)
+    bars = [n for n in math.iter() if n.text() in ("|", "‖")]
+    assert bars and all(bar.tag == "mi" for bar in bars)
+
+
+@pytest.mark.parametrize(
+    "latex",
     [
         r"\det A = \begin{vmatrix} a & b \\ c & d \end{vmatrix}",
         r"\det A = \left| \begin{matrix} a & b \\ c & d \end{matrix} \right|",

@@ -334,7 +334,7 @@ def _prepare_latex(latex: str, display: bool) -> str:
 # operators, relations or fences: as `<mo>` the browser gives them operator spacing (and
 # stretching, for fences). \sim comes out as a tilde; it is U+223C TILDE OPERATOR.
 _OPERATOR_SYMBOLS = {
-    **{c: c for c in "±&•⧵⨿†‡◁▷¬⟂⟹⟺:|‖⟨⟩⌊⌋⌈⌉⨁⨆"},
+    **{c: c for c in "±&•⧵⨿†‡◁▷¬⟂⟹⟺:⟨⟩⌊⌋⌈⌉⨁⨆"},
     "~": "\u223c",
 }
 # Marks latex2mathml writes over a base for \bar \dot \ddot \hat \tilde \check \acute
@@ -348,17 +348,30 @@ _VECTOR_ARROW = "\u2192"
 _LINE_MARK = "\u2015"
 _STRETCHY_LINE = "\u203e"
 _SCRIPTS_UNDER = {"msub": "munder", "msup": "mover", "msubsup": "munderover"}
+# A bar written without \left or \right (`|x|`, `P(A|B)`, `\|v\|`) is an ordinary symbol
+# in TeX and KaTeX. latex2mathml makes it a non-stretchy `<mo>`, which the browser spaces by
+# its place in the row: `|A| = 1` read `|A | = 1`, with space inside one bar only.
+_BARS = frozenset("|\u2016")
+_PLAIN_BAR_ATTRIBUTES = {"stretchy": "false", "fence": "false"}
 
 
 def _refine(element: etree.Element, display: bool) -> None:
     """Bring latex2mathml's tree closer to KaTeX's MathML, in place: operator symbols as
-    `<mo>`, accents flagged (`accent="true"`) with \\overline stretching over its base, and in
-    display math the scripts of a movablelimits operator (\\lim, \\max, \\det, …) under it."""
+    `<mo>` and bare bars as `<mi>`, accents flagged (`accent="true"`) with \\overline and
+    the wide accents stretching over their base, and in display math the scripts of a
+    movablelimits operator (\\lim, \\max, \\det, …) under it."""
     for node in element.iter():
         text = html.unescape(node.text or "")
         if node.tag == "mi" and text in _OPERATOR_SYMBOLS:
             node.tag = "mo"
             node.text = _OPERATOR_SYMBOLS[text]
+        elif (
+            node.tag == "mo"
+            and text in _BARS
+            and all(_PLAIN_BAR_ATTRIBUTES.get(k) == v for k, v in node.attrib.items())
+        ):
+            node.attrib.clear()
+            node.tag = "mi"
         elif node.tag in ("mover", "munder") and len(node) == 2 and node[1].tag == "mo":
             mark = node[1]
             mark_text = html.unescape(mark.text or "")
