@@ -290,8 +290,9 @@ def test_both_bars_of_a_determinant_stretch_to_the_same_height(
         assert left >= 0.9 * table, f"formula {index}: bars of {left} px, table {table} px"
 
 
-def test_a_wide_formula_on_a_phone_shows_that_it_scrolls(open_page, live_server, site):
-    page = open_page(width=390)
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_wide_formula_on_a_phone_shows_that_it_scrolls(open_page, live_server, site, scheme):
+    page = open_page(width=390, scheme=scheme)
     page.goto(live_server.url + SORTING)
     box = page.locator(".answer .math-display").first
     scroll_width, client_width = box.evaluate("e => [e.scrollWidth, e.clientWidth]")
@@ -307,14 +308,14 @@ def test_a_wide_formula_on_a_phone_shows_that_it_scrolls(open_page, live_server,
         )
         middle = len(columns) // 2
         plain = sum(columns[middle - 10 : middle + 10]) / 20
-        # How much darker (or, in the dark scheme, lighter) each edge is than the middle.
-        return plain - sum(columns[:4]) / 4, plain - sum(columns[-4:]) / 4
+        # How far each edge is from the middle: darker in the light scheme, lighter in the dark.
+        return abs(plain - sum(columns[:4]) / 4), abs(plain - sum(columns[-4:]) / 4)
 
     left, right = edges()
-    assert right > 5 and abs(left) < 1, (left, right)  # more formula to the right only
+    assert right > 5 and left < 1, (left, right)  # more formula to the right only
     box.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
     left, right = edges()
-    assert left > 5 and abs(right) < 1, (left, right)  # and at the end, to the left only
+    assert left > 5 and right < 1, (left, right)  # and at the end, to the left only
 
 
 def test_copy_button_copies_a_code_block(open_page, live_server, site):
