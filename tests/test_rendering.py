@@ -484,6 +484,8 @@ def test_a_tilde_fence_may_have_backticks_in_its_info_string():
         ("[link](<my uri>)", "link", "my%20uri"),
         ("[link](<>)", "link", ""),
         ("[Foo]: <my url>\n\n[Foo]", "Foo", "my%20url"),
+        # GFM ends a bare address at a `<`.
+        ("www.example.org/a<b", "www.example.org/a<b", "http://www.example.org/a"),
     ],
 )
 def test_a_less_than_sign_that_cannot_open_raw_html_is_left_to_commonmark(source, text, href):

@@ -48,6 +48,13 @@ def _raw_lt(m: re.Match) -> str:
     return _LT if m.group() == "<" else m.group()
 
 
+# A bare address that the autolink extension ran on through the character standing for `<`
+# (`www.example.com/a<b`): GFM ends it at the `<`.
+_AUTOLINK_THROUGH_LT = re.compile(
+    rf'<a href="([^"]*?){_LT_IN_URL}[^"]*">([^<{_LT}]*){_LT}([^<]*)</a>'
+)
+
+
 # The elements that nest in cmark's output: block containers and emphasis. The others
 # (paragraphs, headings, tables, code) hold none of their own kind, so an answer's HTML is
 # at most a few levels deeper than these. cmark escapes `<` and `>` in text and attributes.
@@ -152,6 +159,8 @@ def to_html(text: str) -> str:
     text = _LT_OR_KEPT.sub(_raw_lt, text)
     markup = cmarkgfm.markdown_to_html_with_extensions(text, OPTIONS, list(EXTENSIONS))
     markup = _cap_depth(markup)
+    if _LT in markup:
+        markup = _AUTOLINK_THROUGH_LT.sub(r'<a href="\1">\2</a>' + _LT + r"\3", markup)
     markup = markup.replace(_LT_IN_URL, "%3C").replace(_LT, "&lt;")
     markup = _headings(markup)
     markup = _mark_external_links(markup)
