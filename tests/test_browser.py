@@ -4,6 +4,7 @@ both colour schemes (screenshots into test-artifacts/screenshots/, never committ
 accessibility checks, keyboard use, print layout and the page-weight budget. Skipped where
 /usr/bin/chromium is absent; the admin's own browser test lives in test_admin_browser.py."""
 
+import base64
 import gzip
 import re
 from pathlib import Path
@@ -225,6 +226,96 @@ def test_wide_table_formula_and_code_scroll_inside_their_box_on_a_phone(
         # site.js makes a box that scrolls reachable from the keyboard.
         assert box.get_attribute("tabindex") == "0"
     assert page.locator(".answer table th", has_text="Typical use").count() == 1
+
+
+DETERMINANT = "/learn/mathematics/questions/how-do-you-compute-a-2x2-determinant"
+DETERMINANT_ANSWER = (
+    r"For a matrix with rows $(a, b)$ and $(c, d)$:"
+    r"\n\n$$\det A = \begin{vmatrix} a & b \\ c & d \end{vmatrix} = ad - bc$$"
+    r"\n\nWritten with delimiters:"
+    r"\n\n$$\det A = \left| \begin{matrix} a & b \\ c & d \end{matrix} \right| = ad - bc$$"
+)
+
+# Mean brightness (0 to 255) of each pixel column of a PNG, decoded by the browser.
+PNG_COLUMN_BRIGHTNESS = """async (data) => {
+  const image = new Image();
+  image.src = "data:image/png;base64," + data;
+  await image.decode();
+  const canvas = new OffscreenCanvas(image.width, image.height);
+  const context = canvas.getContext("2d");
+  context.drawImage(image, 0, 0);
+  const pixels = context.getImageData(0, 0, image.width, image.height).data;
+  const columns = new Array(image.width).fill(0);
+  for (let i = 0; i < pixels.length; i += 4) {
+    columns[(i / 4) % image.width] += (pixels[i] + pixels[i + 1] + pixels[i + 2]) / 3;
+  }
+  return columns.map((sum) => sum / image.height);
+}"""
+
+
+@pytest.fixture
+def determinant_site(site, write_article, tmp_path):
+    """The site plus one article with a determinant written both ways."""
+    write_article(
+        slug="how-do-you-compute-a-2x2-determinant",
+        id=2,
+        question="How do you compute a 2x2 determinant?",
+        title="How do you compute a 2x2 determinant?",
+        article_title="How do you compute a 2x2 determinant?",
+        answer=DETERMINANT_ANSWER,
+    )
+    report = import_paths([tmp_path / "learn"], workers=1)
+    assert not report.errors, report.errors
+    return site
+
+
+def test_both_bars_of_a_determinant_stretch_to_the_same_height(
+    open_page, live_server, determinant_site
+):
+    page = open_page(width=390)
+    page.goto(live_server.url + DETERMINANT)
+    formulas = page.locator(".answer .math-display math")
+    assert formulas.count() == 2
+    for index in range(2):
+        bars, table = formulas.nth(index).evaluate(
+            """math => [
+              [...math.querySelectorAll("mo")].filter((mo) => mo.textContent === "|")
+                .map((mo) => mo.getBoundingClientRect().height),
+              math.querySelector("mtable").getBoundingClientRect().height,
+            ]"""
+        )
+        assert len(bars) == 2, bars
+        left, right = bars
+        assert abs(left - right) < 0.5, f"formula {index}: bars of {left} and {right} px"
+        assert left >= 0.9 * table, f"formula {index}: bars of {left} px, table {table} px"
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_a_wide_formula_on_a_phone_shows_that_it_scrolls(open_page, live_server, site, scheme):
+    page = open_page(width=390, scheme=scheme)
+    page.goto(live_server.url + SORTING)
+    box = page.locator(".answer .math-display").first
+    scroll_width, client_width = box.evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert box.evaluate("e => getComputedStyle(e).overflowX") == "auto"
+    assert scroll_width > client_width + 50
+    # Only the box's own background is measured: the formula is hidden, its layout kept.
+    box.evaluate("e => { e.querySelector('math').style.visibility = 'hidden'; }")
+    decoder = open_page()
+
+    def edges():
+        columns = decoder.evaluate(
+            PNG_COLUMN_BRIGHTNESS, base64.b64encode(box.screenshot()).decode()
+        )
+        middle = len(columns) // 2
+        plain = sum(columns[middle - 10 : middle + 10]) / 20
+        # How far each edge is from the middle: darker in the light scheme, lighter in the dark.
+        return abs(plain - sum(columns[:4]) / 4), abs(plain - sum(columns[-4:]) / 4)
+
+    left, right = edges()
+    assert right > 5 and left < 1, (left, right)  # more formula to the right only
+    box.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
+    left, right = edges()
+    assert left > 5 and right < 1, (left, right)  # and at the end, to the left only
 
 
 def test_copy_button_copies_a_code_block(open_page, live_server, site):

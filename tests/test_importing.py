@@ -239,6 +239,28 @@ def test_render_articles_re_renders_only_stale_answers(sample_site):
     assert "Nothing to render" in out.getvalue()
 
 
+def test_render_articles_brings_answers_of_the_previous_renderer_up_to_date(
+    db, write_article, tmp_path
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from articles import rendering
+
+    write_article(answer=r"Both roots: $$x = \frac{-b \pm \sqrt{b^2 - 4ac}}{2a}$$")
+    assert not import_paths([tmp_path / "learn"], workers=1).errors
+    # As the previous renderer stored it: plus-minus as an identifier.
+    Article.objects.update(
+        answer_html="<p><math><mi>±</mi></math></p>",
+        renderer_version=rendering.RENDERER_VERSION - 1,
+    )
+    call_command("render_articles", workers=1, stdout=StringIO())
+    article = Article.objects.get()
+    assert article.renderer_version == rendering.RENDERER_VERSION
+    assert "<mo>±</mo>" in article.answer_html and "<mi>±</mi>" not in article.answer_html
+
+
 def test_render_articles_all_of_one_subject(sample_site):
     from io import StringIO
 

@@ -224,6 +224,135 @@ def test_mhchem_subset_converts():
     assert "⇌" in root.text() and root.find_all("msub")
 
 
+# --- MathML as KaTeX builds it (operators, accents, limits, fences)
+
+
+def formula(latex, display=True):
+    """One formula rendered inside an answer -> its <math> Node."""
+    raw = f"$${latex}$$" if display else f"Text ${latex}$ text"
+    (math,) = render_tree(raw)[1].find_all("math")
+    return math
+
+
+def child_elements(node):
+    return [c for c in node.children if isinstance(c, Node)]
+
+
+@pytest.mark.parametrize(
+    ("latex", "operator", "scripts"),
+    [
+        (r"\lim_{x \to 0} f(x)", "lim", "munder"),
+        (r"\max_{i} a_i", "max", "munder"),
+        (r"\min_{i} a_i", "min", "munder"),
+        (r"\sup_{n} x_n", "sup", "munder"),
+        (r"\inf_{n} x_n", "inf", "munder"),
+        (r"\bigcup_{i=1}^{n} A_i", "⋃", "munderover"),
+        (r"\bigcap_{i=1}^{n} A_i", "⋂", "munderover"),
+    ],
+)
+def test_display_limits_go_under_the_operator(latex, operator, scripts):
+    (base,) = [mo for mo in formula(latex).find_all("mo") if mo.text() == operator]
+    assert base.parent.tag == scripts
+    assert child_elements(base.parent)[0] is base
+
+
+def test_a_limit_word_lets_the_browser_move_its_limits_beside_it_outside_display_style():
+    # In a fraction's numerator TeX sets \lim's limits beside it: movablelimits does that.
+    (lim,) = [mo for mo in formula(r"\frac{\lim_{x} f}{2}").find_all("mo") if mo.text() == "lim"]
+    assert lim.parent.tag == "munder" and lim.attrs["movablelimits"] == "true"
+
+
+@pytest.mark.parametrize(
+    ("latex", "scripts"),
+    [(r"\lim\nolimits_{x} f", "msub"), (r"\lim\limits_{x} f", "munder")],
+)
+def test_limits_and_nolimits_written_by_the_author_are_kept(latex, scripts):
+    (lim,) = [mo for mo in formula(latex).find_all("mo") if mo.text() == "lim"]
+    assert lim.parent.tag == scripts
+
+
+def test_inline_limits_stay_beside_the_operator():
+    (lim,) = [
+        mo
+        for mo in formula(r"\lim_{x \to 0} f", display=False).find_all("mo")
+        if mo.text() == "lim"
+    ]
+    assert lim.parent.tag == "msub"
+
+
+@pytest.mark.parametrize("command", [r"\vec", r"\bar", r"\dot", r"\hat", r"\overline"])
+def test_accents_carry_the_accent_flag(command):
+    (mover,) = formula(f"{command}{{x}} = 1").find_all("mover")
+    assert mover.attrs.get("accent") == "true"
+    base, mark = child_elements(mover)
+    assert base.text() == "x" and mark.tag == "mo"
+
+
+@pytest.mark.parametrize(
+    ("latex", "stretchy"),
+    [
+        (r"\overline{AB}", "true"),
+        (r"\widehat{AB}", "true"),
+        (r"\widetilde{AB}", "true"),
+        (r"\widecheck{AB}", "true"),
+        (r"\vec{AB}", "false"),
+        (r"\hat{AB}", "false"),
+        (r"\tilde{AB}", "false"),
+        (r"\bar{AB}", "false"),
+    ],
+)
+def test_overline_and_wide_accents_stretch_over_their_base_and_others_keep_their_width(
+    latex, stretchy
+):
+    (mover,) = formula(latex).find_all("mover")
+    assert mover.attrs["accent"] == "true"
+    assert child_elements(mover)[1].attrs["stretchy"] == stretchy
+
+
+@pytest.mark.parametrize(("command", "symbol"), [(r"\pm", "±"), (r"\mp", "∓"), (r"\&", "&")])
+def test_plus_minus_and_ampersand_are_operators(command, symbol):
+    math = formula(f"a {command} b")
+    assert symbol in [mo.text() for mo in math.find_all("mo")]
+    assert symbol not in [mi.text() for mi in math.find_all("mi")]
+
+
+@pytest.mark.parametrize(
+    "latex",
+    [r"|A| = |x - 1|", r"P(A|B)", r"\vert x \vert", r"\lvert x \rvert", r"\|v\| = 1"],
+)
+def test_bars_without_left_and_right_are_ordinary_symbols_as_in_katex(latex):
+    math = formula(latex)
+    bars = [n for n in math.iter() if n.text() in ("|", "‖")]
+    assert bars and all(bar.tag == "mi" for bar in bars)
+
+
+@pytest.mark.parametrize(
+    "latex",
+    [
+        r"\det A = \begin{vmatrix} a & b \\ c & d \end{vmatrix}",
+        r"\det A = \left| \begin{matrix} a & b \\ c & d \end{matrix} \right|",
+    ],
+)
+def test_both_determinant_bars_are_stretchy_fences_around_the_table(latex):
+    (table,) = formula(latex).find_all("mtable")
+    left, middle, right = child_elements(table.parent)
+    assert middle is table
+    for bar, form in ((left, "prefix"), (right, "postfix")):
+        assert (bar.tag, bar.text()) == ("mo", "|")
+        assert bar.attrs == {"fence": "true", "form": form, "stretchy": "true"}
+
+
+@pytest.mark.parametrize(
+    ("environment", "left", "right"),
+    [("pmatrix", "(", ")"), ("bmatrix", "[", "]"), ("Bmatrix", "{", "}"), ("Vmatrix", "‖", "‖")],
+)
+def test_every_fenced_matrix_has_stretchy_fences(environment, left, right):
+    math = formula(rf"M = \begin{{{environment}}} a \\ b \end{{{environment}}}")
+    (table,) = math.find_all("mtable")
+    bars = [c for c in child_elements(table.parent) if c is not table]
+    assert [(b.text(), b.attrs["stretchy"]) for b in bars] == [(left, "true"), (right, "true")]
+
+
 # --------------------------------------------------------------------------- Markdown
 
 
@@ -316,6 +445,54 @@ def test_a_fence_under_a_paragraph_line_leaves_no_empty_paragraph():
     html = render_answer(r"Run:\n      ```python\n      x = 1\n      ```").html
     assert "<p></p>" not in html and html.startswith("<p>Run:</p>")
     assert '<div class="highlight">' in html
+
+
+@pytest.mark.parametrize("marker", ["-", "1."])
+def test_a_list_item_that_starts_with_a_fence_ends_its_code_at_the_closing_fence(marker):
+    pad = " " * (len(marker) + 1)
+    html = render_markdown(f"{marker} ```\n{pad}foo\n{pad}```\n\n{pad}bar\n").html
+    root = tree(html)
+    (li,) = root.find_all("li")
+    (pre,) = li.find_all("pre")
+    assert pre.text() == "foo\n"
+    assert [p.text() for p in li.find_all("p")] == ["bar"]
+
+
+def test_a_fence_keeps_its_blank_lines_and_an_empty_fence_stays_empty():
+    (pre,) = tree(render_markdown("```\n\nx\n\n```").html).find_all("pre")
+    assert pre.text() == "\nx\n\n"
+    (pre,) = tree(render_markdown("```\n```").html).find_all("pre")
+    assert pre.text() == ""
+    # An unclosed fence runs to the end; the answer's last newline adds no line.
+    (pre,) = tree(render_markdown("```\nx\n").html).find_all("pre")
+    assert pre.text() == "x\n"
+
+
+def test_a_tilde_fence_may_have_backticks_in_its_info_string():
+    html = render_markdown("~~~ python ``` ~~~\nx = 1\n~~~\n\nafter").html
+    root = tree(html)
+    (pre,) = root.find_all("pre")
+    assert pre.text() == "x = 1\n"
+    assert [p.text() for p in root.find_all("p")] == ["after"]
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "href"),
+    [
+        (r"\<br/> is not a tag", "<br/> is not a tag", None),
+        (r"a \\<b> c", r"a \<b> c", None),
+        ("[link](<my uri>)", "link", "my%20uri"),
+        ("[link](<>)", "link", ""),
+        ("[Foo]: <my url>\n\n[Foo]", "Foo", "my%20url"),
+        # GFM ends a bare address at a `<`.
+        ("www.example.org/a<b", "www.example.org/a<b", "http://www.example.org/a"),
+    ],
+)
+def test_a_less_than_sign_that_cannot_open_raw_html_is_left_to_commonmark(source, text, href):
+    root = tree(render_markdown(source).html)
+    assert root.text().strip() == text
+    links = root.find_all("a")
+    assert [a.attrs["href"] for a in links] == ([] if href is None else [href])
 
 
 def test_headings_get_ids_without_placeholder_debris():

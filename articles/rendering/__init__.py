@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 # Bump whenever the HTML for the same source can change; stored next to the HTML so a
 # re-render job can find stale rows.
-RENDERER_VERSION = 5
+RENDERER_VERSION = 6
 
 # Half of a UTF-16 pair, alone: a str can hold one (a form, a JSON escape) but no UTF-8
 # encoder writes it, so it becomes U+FFFD before anything else.

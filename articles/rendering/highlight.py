@@ -42,10 +42,14 @@ def _highlight(code: str, lang: str | None) -> str:
     """Code -> `<div class="highlight"><pre><span></span><code>…` with Pygments' token
     spans (the markup Python-Markdown's codehilite gave, so the site's CSS is unchanged).
     An unknown or missing language is plain text; tabs are kept as written."""
+    if not code:
+        return '<div class="highlight"><pre><span></span><code></code></pre></div>\n'
+    # Blank lines at either end are the author's (CommonMark keeps them); Pygments would
+    # strip them.
     try:
-        lexer = get_lexer_by_name(lang) if lang else TextLexer()
+        lexer = get_lexer_by_name(lang, stripnl=False) if lang else TextLexer(stripnl=False)
     except ClassNotFound:
-        lexer = TextLexer()
+        lexer = TextLexer(stripnl=False)
     formatter = HtmlFormatter(cssclass="highlight", wrapcode=True)
     return highlight(code, lexer, formatter)
 
@@ -55,9 +59,10 @@ def cut_fences(text: str) -> tuple[str, list[str]]:
     each fence in order).
 
     A fence may open at any indentation (the corpus indents them in list items by 0 to 6
-    spaces); its lines lose the opening line's indentation. An unclosed fence runs to the
-    end, as on GitHub. The marker keeps the fence's own indentation, so it stays in the list
-    item the author put it in.
+    spaces) or right after a list item's marker; its lines lose the indentation up to the
+    fence's column. An unclosed fence runs to the end, as on GitHub. The marker keeps the
+    fence's own indentation (and list marker), so it stays in the list item the author put
+    it in.
     """
     spans = fence_spans(text)
     if not spans:
@@ -67,17 +72,20 @@ def cut_fences(text: str) -> tuple[str, list[str]]:
     for span in spans:
         lines = text[span.start : span.end].split("\n")
         m = FENCE_OPEN.fullmatch(lines[0])
-        indent, fence = m.group(1), m.group(2)
+        prefix, fence = m.group(1), m.group(2)
+        indent = " " * len(prefix)
         lang = (m.group(3).split() or [""])[0].lstrip(".") or None
         body = lines[1:]
         if body and body[-1].strip().startswith(fence[0] * 3):
             body = body[:-1]
+        elif body and not body[-1] and span.end == len(text):
+            body = body[:-1]  # unclosed: the answer's last newline ends the code's last line
         body = [
             line[len(indent) :] if line.startswith(indent) else line.lstrip(" ") for line in body
         ]
-        blocks.append(_highlight("\n".join(body) + "\n", lang))
+        blocks.append(_highlight("".join(line + "\n" for line in body), lang))
         out.append(text[pos : span.start])
-        out.append(f"{indent}~~~ {_MARK}{len(blocks) - 1}\n{indent}~~~")
+        out.append(f"{prefix}~~~ {_MARK}{len(blocks) - 1}\n{indent}~~~")
         pos = span.end
     out.append(text[pos:])
     return "".join(out), blocks

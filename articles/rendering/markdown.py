@@ -38,6 +38,22 @@ _RAW_LT = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*>)"
 )
 _LT_IN_URL = "%EE%80%82"  # cmark percent-encodes the character's UTF-8 bytes in a href
+# A `<` that cannot open raw HTML is left to the engine: an escaped one (`\<`, after any
+# escaped backslashes), `<>`, and the start of a link destination in angle brackets
+# (`[a](<b c>)`, `[a]: <b c>`), as the CommonMark spec's examples write them.
+_LT_OR_KEPT = re.compile(rf"\\[\\<]|<>|\]\(\s*<|\]:\s*<|{_RAW_LT.pattern}")
+
+
+def _raw_lt(m: re.Match) -> str:
+    return _LT if m.group() == "<" else m.group()
+
+
+# A bare address that the autolink extension ran on through the character standing for `<`
+# (`www.example.com/a<b`): GFM ends it at the `<`.
+_AUTOLINK_THROUGH_LT = re.compile(
+    rf'<a href="([^"]*?){_LT_IN_URL}[^"]*">([^<{_LT}]*){_LT}([^<]*)</a>'
+)
+
 
 # The elements that nest in cmark's output: block containers and emphasis. The others
 # (paragraphs, headings, tables, code) hold none of their own kind, so an answer's HTML is
@@ -140,9 +156,11 @@ def to_html(text: str) -> str:
     in the length of the text, with no recursion. Fences at any indentation are highlighted
     by Pygments (`highlight`)."""
     text, blocks = cut_fences(text)
-    text = _RAW_LT.sub(_LT, text)
+    text = _LT_OR_KEPT.sub(_raw_lt, text)
     markup = cmarkgfm.markdown_to_html_with_extensions(text, OPTIONS, list(EXTENSIONS))
     markup = _cap_depth(markup)
+    if _LT in markup:
+        markup = _AUTOLINK_THROUGH_LT.sub(r'<a href="\1">\2</a>' + _LT + r"\3", markup)
     markup = markup.replace(_LT_IN_URL, "%3C").replace(_LT, "&lt;")
     markup = _headings(markup)
     markup = _mark_external_links(markup)

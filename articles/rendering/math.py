@@ -14,9 +14,11 @@ from xml.etree import ElementTree as etree
 
 from latex2mathml.converter import convert_to_element
 
-# An opening fence line: its indentation, the fence (3+ backticks or tildes), the info string
-# (with the spaces around it: one greedy group, so a long line costs one pass).
-FENCE_OPEN = re.compile(r"( *)(`{3,}|~{3,})([^`\n]*)")
+# An opening fence line: its indentation and the marker of a list item it opens, if any
+# (`- ```` and `1. ```` start an item with a fence), the fence (3+ backticks or tildes), the
+# info string (with the spaces around it: one greedy group, so a long line costs one pass;
+# a backtick fence's may hold no backtick, a tilde fence's may).
+FENCE_OPEN = re.compile(r"( *(?:(?:[-+*]|\d{1,9}[.)]) {1,4})?)(`{3,}|~{3,})([^\n]*)")
 # One inline token the math scanner must look at: an escape, a backtick run or dollars.
 _INLINE_TOKEN = re.compile(r"\\[\\$()\[\]`]|`+|\$\$|\$")
 
@@ -235,6 +237,24 @@ _ENV_RENAMES = {
     "gathered": "array}{c",
 }
 _BEGIN_END = re.compile(r"\\(begin|end)\{(aligned|align|alignat|alignedat|gather\*?|gathered)\}")
+# A matrix with delimiters becomes a plain matrix between \left and \right: latex2mathml
+# writes the bars of vmatrix as bare `<mo>|</mo>` in the surrounding row, where the left one
+# is an infix operator that does not stretch (`\det A = \begin{vmatrix}…`).
+_MATRIX_FENCES = {
+    "p": ("(", ")"),
+    "b": ("[", "]"),
+    "B": ("\\{", "\\}"),
+    "v": ("|", "|"),
+    "V": ("\\|", "\\|"),
+}
+_FENCED_MATRIX = re.compile(r"\\(begin|end)\{([pbBvV])matrix(\*?)\}")
+# In display math these take their limits under (and over) them, as in TeX; latex2mathml puts
+# them beside. `\limits` and `\nolimits` written by the author are kept.
+_LIMIT_WORDS = re.compile(r"\\(lim|max|min|sup|inf)(?![A-Za-z])(?!\s*\\(?:no)?limits)")
+_BIG_OPERATORS = re.compile(
+    r"\\(bigcup|bigcap|bigsqcup|biguplus|bigoplus|bigotimes|bigodot|bigvee|bigwedge|coprod)"
+    r"(?![A-Za-z])(?!\s*\\(?:no)?limits)"
+)
 _EQUATION = re.compile(r"\\(?:begin|end)\{equation\*?\}")
 
 
@@ -274,6 +294,13 @@ def _chem(m: re.Match) -> str:
     return " ".join(_CE_ARROWS.get(token) or _chem_species(token) for token in m.group(1).split())
 
 
+def _fenced_matrix(m: re.Match) -> str:
+    left, right = _MATRIX_FENCES[m.group(2)]
+    if m.group(1) == "begin":
+        return f"\\left{left}\\begin{{matrix{m.group(3)}}}"
+    return f"\\end{{matrix{m.group(3)}}}\\right{right}"
+
+
 def _prepare_latex(latex: str, display: bool) -> str:
     """Small, general fixes before latex2mathml; each is a construct the corpus uses."""
     latex = _EQUATION.sub("", latex)
@@ -288,6 +315,11 @@ def _prepare_latex(latex: str, display: bool) -> str:
         return f"\\{m.group(1)}{{{name}}}"
 
     latex = _BEGIN_END.sub(rename, latex)
+    latex = _FENCED_MATRIX.sub(_fenced_matrix, latex)
+    if display:
+        # \operatorname* marks the word movablelimits; _refine puts its scripts under it.
+        latex = _LIMIT_WORDS.sub(r"\\operatorname*{\1}", latex)
+        latex = _BIG_OPERATORS.sub(r"\\\1\\limits", latex)
     latex = latex.replace("\\newline", "\\\\")
     if display and "\\\\" in latex and "\\begin" not in latex:
         # Rows split by `\\` at top level (e.g. `F_x = … \\ F_y = …`): MathML Core has no
@@ -296,6 +328,81 @@ def _prepare_latex(latex: str, display: bool) -> str:
         end = "align*" if "&" in latex else "array"
         latex = f"\\begin{{{env}}}{latex}\\end{{{end}}}"
     return latex
+
+
+# Symbols latex2mathml writes as identifiers (`<mi>`) that TeX and KaTeX space as binary
+# operators, relations or fences: as `<mo>` the browser gives them operator spacing (and
+# stretching, for fences). \sim comes out as a tilde; it is U+223C TILDE OPERATOR.
+_OPERATOR_SYMBOLS = {
+    **{c: c for c in "±&•⧵⨿†‡◁▷¬⟂⟹⟺:⟨⟩⌊⌋⌈⌉⨁⨆"},
+    "~": "\u223c",
+}
+# Marks latex2mathml writes over a base for \bar \dot \ddot \hat \tilde \check \acute
+# \grave \breve \mathring \dddot \ddddot; \vec is its stretchy arrow (a plain arrow is
+# \overrightarrow or \overset, which stay as they are).
+_ACCENT_MARKS = frozenset("\u00af\u02d9\u00a8^~\u02c7\u00b4`\u02d8\u02da\u20db\u20dc")
+_VECTOR_ARROW = "\u2192"
+# latex2mathml draws \overline and \underline with U+2015 and no stretching; KaTeX writes a
+# stretchy U+203E, an accent in MathML Core's operator dictionary. (U+0332 stretches in the
+# TeX Gyre math fonts, but Chromium 156 leaves its stretched form unpainted at some offsets.)
+_LINE_MARK = "\u2015"
+_STRETCHY_LINE = "\u203e"
+_SCRIPTS_UNDER = {"msub": "munder", "msup": "mover", "msubsup": "munderover"}
+# A bar written without \left or \right (`|x|`, `P(A|B)`, `\|v\|`) is an ordinary symbol
+# in TeX and KaTeX. latex2mathml makes it a non-stretchy `<mo>`, which the browser spaces by
+# its place in the row: `|A| = 1` read `|A | = 1`, with space inside one bar only.
+_BARS = frozenset("|\u2016")
+_PLAIN_BAR_ATTRIBUTES = {"stretchy": "false", "fence": "false"}
+
+
+def _refine(element: etree.Element, display: bool) -> None:
+    """Bring latex2mathml's tree closer to KaTeX's MathML, in place: operator symbols as
+    `<mo>` and bare bars as `<mi>`, accents flagged (`accent="true"`) with \\overline and
+    the wide accents stretching over their base, and in display math the scripts of a
+    movablelimits operator (\\lim, \\max, \\det, …) under it."""
+    for node in element.iter():
+        text = html.unescape(node.text or "")
+        if node.tag == "mi" and text in _OPERATOR_SYMBOLS:
+            node.tag = "mo"
+            node.text = _OPERATOR_SYMBOLS[text]
+        elif (
+            node.tag == "mo"
+            and text in _BARS
+            and all(_PLAIN_BAR_ATTRIBUTES.get(k) == v for k, v in node.attrib.items())
+        ):
+            node.attrib.clear()
+            node.tag = "mi"
+        elif node.tag in ("mover", "munder") and len(node) == 2 and node[1].tag == "mo":
+            mark = node[1]
+            mark_text = html.unescape(mark.text or "")
+            flag = "accent" if node.tag == "mover" else "accentunder"
+            if mark_text == _LINE_MARK:
+                node.set(flag, "true")
+                mark.attrib.pop("accent", None)
+                mark.set("stretchy", "true")
+                mark.text = _STRETCHY_LINE
+            elif node.tag == "mover" and (
+                mark_text in _ACCENT_MARKS
+                or (mark_text == _VECTOR_ARROW and mark.get("stretchy") == "true")
+            ):
+                # As in KaTeX, an accent keeps its mark's width unless it is a wide one:
+                # \widehat and \widetilde (their mover has no accent flag yet, their mark no
+                # stretchy), \widecheck (a stretchy caron).
+                wide = (
+                    mark_text in "^~"
+                    and "stretchy" not in mark.attrib
+                    and node.get("accent") != "true"
+                ) or (mark_text == "\u02c7" and mark.get("stretchy") == "true")
+                node.set("accent", "true")
+                mark.set("stretchy", "true" if wide else "false")
+        elif (
+            display
+            and node.tag in _SCRIPTS_UNDER
+            and len(node)
+            and node[0].tag == "mo"
+            and node[0].get("movablelimits") == "true"
+        ):
+            node.tag = _SCRIPTS_UNDER[node.tag]
 
 
 def _serialise(element: etree.Element, out: list[str]) -> None:
@@ -337,6 +444,7 @@ def latex_to_mathml(latex: str, display: bool) -> str:
     except Exception as exc:  # latex2mathml raises many types, all meaning "cannot convert"
         raise FormulaError(str(exc) or type(exc).__name__) from exc
     element.attrib.pop("xmlns", None)
+    _refine(element, display)
     out: list[str] = []
     _serialise(element, out)
     return "".join(out)
