@@ -657,7 +657,7 @@ def measure_pages(samples=60):
         "largest subject, last page": [f"/learn/{largest[0]}?page={last_page}"],
         "/learn": ["/learn"],
         "sitemap index": ["/sitemap.xml"],
-        "sitemap, largest page": ["/sitemap-articles.xml?p=1"],
+        "sitemap, largest page": ["/sitemap-articles.xml"],
         "search": [f"/search?q={'+'.join(w)}" for w in words],
     }
     results = {}
