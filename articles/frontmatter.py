@@ -181,7 +181,8 @@ class RelatedRecord:
 
 @dataclass(frozen=True)
 class ArticleRecord:
-    """One parsed file. ``answer_raw`` is as written (newlines as backslash-n)."""
+    """One parsed file. ``answer_raw`` is as written (newlines as backslash-n);
+    ``answer`` is it decoded (articles.newlines), the Markdown the renderer takes."""
 
     path: str
     source_hash: str
@@ -193,6 +194,7 @@ class ArticleRecord:
     article_title: str
     question: str
     answer_raw: str
+    answer: str
     date: datetime.date
     date_format: str
     post_on_text: str
@@ -557,7 +559,8 @@ def record_from_mapping(data, path="<string>", source_hash="", body=""):
             f"'answer' is {len(answer)} characters long; the limit is {MAX_ANSWER_CHARS}",
             key="answer",
         )
-    depth = nesting_depth(decode_answer(answer))
+    decoded = decode_answer(answer)
+    depth = nesting_depth(decoded)
     if depth > MAX_NESTING_DEPTH:
         raise FrontMatterError(
             path,
@@ -585,6 +588,7 @@ def record_from_mapping(data, path="<string>", source_hash="", body=""):
         article_title=_text(data, "article_title", path),
         question=question,
         answer_raw=answer,
+        answer=decoded,
         date=_date(data["date"], path),
         date_format=_text(data, "date_format", path) or "MMM DD, YYYY",
         post_on_text=_text(data, "post_on_text", path) or "Posted on",

@@ -11,7 +11,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from articles import newlines, rendering
+from articles import rendering
 from articles.frontmatter import MAX_FILE_BYTES, ArticleRecord, FrontMatterError, parse_bytes
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def prepare_file(source):
         return "unchanged", source, digest
     try:
         record = parse_bytes(data, name)
-        answer = newlines.decode_answer(record.answer_raw)
+        answer = record.answer
         result = rendering.render_markdown(answer)
     except FrontMatterError as error:
         return "error", source, error
