@@ -172,9 +172,9 @@ def test_change_form_is_in_content_seo_and_publishing_sections(editor_client, sa
     headings = re.findall(
         r'<h2 id="fieldset-0-\d+-heading" class="fieldset-heading">([^<]+)</h2>', html
     )
-    assert headings == ["Content", "SEO", "Publishing", "Source file"]
-    content = html[html.index(">Content<") : html.index(">SEO<")]
-    for field in ("subject", "question", "title", "slug", "answer"):
+    assert headings == ["Content", "Titles", "SEO", "Publishing", "Source file"]
+    content = html[html.index(">Content<") : html.index(">Titles<")]
+    for field in ("subject", "question", "slug", "answer"):
         assert f'name="{field}"' in content
     seo = html[html.index(">SEO<") : html.index(">Publishing<")]
     for field in ("seo_title", "seo_description", "seo_keywords", "no_index"):

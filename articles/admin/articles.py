@@ -9,6 +9,7 @@ import re
 
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
+from django.http import QueryDict
 from django.urls import path
 from django.utils import timezone
 from reversion.admin import VersionAdmin
@@ -26,7 +27,7 @@ from articles.admin.history import ArticleHistoryMixin
 from articles.admin.paginator import ArticleChangeList, EstimatedCountPaginator
 from articles.admin.related_links import RelatedLinkInline
 from articles.admin.views import answer_preview
-from articles.models import RelatedLink, StaleVersion
+from articles.models import Article, RelatedLink, StaleVersion
 
 #: A public address pasted into the search box: /learn/<subject>/questions/<slug>, with or
 #: without the site's scheme and host.
@@ -88,12 +89,19 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
                 "fields": (
                     "subject",
                     "question",
-                    "title",
-                    "article_title",
                     "slug",
                     "answer",
                     "base_version",
                 )
+            },
+        ),
+        (
+            "Titles",
+            {
+                "classes": ("collapse",),
+                "description": "The title (the browser tab and search results) and the "
+                "article title follow the question. Type another here to set one apart.",
+                "fields": ("title", "article_title"),
             },
         ),
         (
@@ -153,6 +161,19 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
     def visibility(self, article):
         return visibility(article) if article.pk else "—"
 
+    def get_changeform_initial_data(self, request):
+        """A new article starts as a draft dated today, in the subject the list was
+        filtered on (the admin passes the list's filters along as _changelist_filters)."""
+        initial = super().get_changeform_initial_data(request)
+        initial.pop("_changelist_filters", None)
+        initial.setdefault("status", Article.Status.DRAFT)
+        initial.setdefault("date", timezone.localdate())
+        filters = QueryDict(request.GET.get("_changelist_filters", ""))
+        subject = filters.get("subject__id__exact", "")
+        if "subject" not in initial and subject.isdigit() and len(subject) <= 18:
+            initial["subject"] = subject
+        return initial
+
     def get_search_results(self, request, queryset, search_term):
         address = ADDRESS.fullmatch(search_term.strip())
         if address:
@@ -175,7 +196,7 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
     def save_model(self, request, obj, form, change):
         # The import compares edited_at with its own time to detect editors' changes.
         obj.edited_at = timezone.now()
-        if "subject" in form.changed_data:
+        if not change or "subject" in form.changed_data:
             obj.subject_name = obj.subject.title
         super().save_model(request, obj, form, change)
 

@@ -1,0 +1,116 @@
+"""The article form for a new article (defaults, titles that follow the question, the slug),
+the article list's search over question and answer, and the previews beside the form."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Article, Subject
+from tests.test_admin import form_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor_client(client):
+    user = User.objects.create_user("edna", password="pw-for-tests", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(user)
+    return client
+
+
+ADD = reverse("admin:articles_article_add")
+
+
+def add_form(client, subject=None):
+    params = {}
+    if subject is not None:
+        # What the changelist's "Add" button passes on when the list is filtered.
+        params["_changelist_filters"] = f"subject__id__exact={subject.pk}&visibility=draft"
+    return client.get(ADD, params)
+
+
+# A new article ------------------------------------------------------------------------------
+
+
+def test_add_form_starts_as_a_draft_dated_today_in_the_filtered_subject(editor_client, sample_site):
+    subject = Subject.objects.get(slug="mathematics")
+    form = add_form(editor_client, subject).context["adminform"].form
+    assert form["status"].value() == Article.Status.DRAFT
+    assert form["date"].value() == timezone.localdate()
+    assert str(form["subject"].value()) == str(subject.pk)
+
+
+def test_add_form_without_a_filter_leaves_the_subject_to_choose(editor_client, sample_site):
+    form = add_form(editor_client).context["adminform"].form
+    assert form["subject"].value() in (None, "")
+    assert form["status"].value() == Article.Status.DRAFT
+
+
+def test_a_new_article_saves_first_time_with_question_subject_and_answer(
+    editor_client, sample_site
+):
+    subject = Subject.objects.get(slug="mathematics")
+    data = form_data(add_form(editor_client, subject))
+    # The editor types the question and the answer; everything else is as the form came.
+    data.update(question="Why does a spinning top stay upright?", answer="Angular momentum.")
+    response = editor_client.post(ADD, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    created = Article.objects.get(question="Why does a spinning top stay upright?")
+    assert created.subject == subject
+    assert created.subject_name == subject.title
+    assert created.title == created.article_title == created.question
+    assert created.slug == "why-does-a-spinning-top-stay-upright"
+    assert created.status == Article.Status.DRAFT
+    assert created.date == timezone.localdate()
+    assert "Angular momentum" in created.answer_html
+
+
+def test_an_empty_slug_taken_in_the_subject_gets_a_number(editor_client, sample_site):
+    taken = Article.objects.select_related("subject").first()
+    data = form_data(add_form(editor_client, taken.subject))
+    data.update(question=taken.question, answer="Another answer.")
+    assert editor_client.post(ADD, data).status_code == 302
+    copy = Article.objects.exclude(pk=taken.pk).get(subject=taken.subject, question=taken.question)
+    assert copy.slug.startswith(taken.slug[:200]) and copy.slug != taken.slug
+
+
+def test_titles_set_apart_in_the_advanced_section_are_kept(editor_client, sample_site):
+    data = form_data(add_form(editor_client, Subject.objects.get(slug="mathematics")))
+    data.update(
+        question="What is torque?", answer="A turning force.", title="Torque", slug="torque"
+    )
+    assert editor_client.post(ADD, data).status_code == 302
+    created = Article.objects.get(slug="torque")
+    assert (created.title, created.article_title) == ("Torque", "What is torque?")
+
+
+def test_titles_follow_a_changed_question_unless_set_apart(editor_client, sample_site):
+    obj = Article.objects.first()
+    url = reverse("admin:articles_article_change", args=[obj.pk])
+    data = form_data(editor_client.get(url))
+    data["question"] = "A reworded question?"
+    assert editor_client.post(url, data).status_code == 302
+    obj.refresh_from_db()
+    assert obj.title == obj.article_title == "A reworded question?"
+
+    data = form_data(editor_client.get(url))
+    data.update(question="Reworded again?", title="A title of its own")
+    assert editor_client.post(url, data).status_code == 302
+    obj.refresh_from_db()
+    assert (obj.title, obj.article_title) == ("A title of its own", "Reworded again?")
+
+
+def test_titles_sit_in_a_collapsed_section(editor_client, sample_site):
+    html = add_form(editor_client).content.decode()
+    titles = html[html.index(">Titles<") - 400 : html.index('name="article_title"')]
+    assert "collapse" in titles and 'name="title"' in titles
+
+
+def test_a_question_with_nothing_to_slugify_asks_for_a_slug(editor_client, sample_site):
+    data = form_data(add_form(editor_client, Subject.objects.get(slug="mathematics")))
+    data.update(question="???", answer="x")
+    response = editor_client.post(ADD, data)
+    assert response.status_code == 200
+    assert "no letters or digits" in str(response.context["adminform"].form.errors)
