@@ -114,3 +114,66 @@ def test_a_question_with_nothing_to_slugify_asks_for_a_slug(editor_client, sampl
     response = editor_client.post(ADD, data)
     assert response.status_code == 200
     assert "no letters or digits" in str(response.context["adminform"].form.errors)
+
+
+# Finding articles in the list -------------------------------------------------------------
+
+CHANGELIST = reverse("admin:articles_article_changelist")
+
+
+def make_article(slug, question, answer, date, status=Article.Status.PUBLISHED):
+    return Article.objects.create(
+        subject=Subject.objects.get(slug="mathematics"),
+        slug=slug,
+        title=question,
+        question=question,
+        answer=answer,
+        date=date,
+        status=status,
+    )
+
+
+def listed(client, term, **params):
+    response = client.get(CHANGELIST, {"q": term, **params})
+    assert response.status_code == 200
+    return [a.slug for a in response.context["cl"].result_list]
+
+
+def test_search_finds_words_of_the_answer_in_drafts_too(editor_client, sample_site):
+    make_article("sky", "Why is the sky blue?", "Because of Rayleigh scattering.", "2024-01-01")
+    make_article(
+        "sunset", "Why are sunsets red?", "Rayleigh again.", "2024-01-02", Article.Status.DRAFT
+    )
+    assert sorted(listed(editor_client, "rayleigh")) == ["sky", "sunset"]
+
+
+def test_search_lists_the_best_match_first(editor_client, sample_site):
+    # The newest article mentions the words once in its answer; the oldest is about them.
+    make_article(
+        "mentions",
+        "How do clouds form?",
+        "Water vapour condenses; unlike Rayleigh scattering, nothing is scattered.",
+        "2025-06-01",
+    )
+    make_article(
+        "about",
+        "What is Rayleigh scattering?",
+        "Rayleigh scattering is the scattering of light by particles much smaller than "
+        "its wavelength.",
+        "2001-01-01",
+    )
+    assert listed(editor_client, "rayleigh scattering") == ["about", "mentions"]
+    # Sorting by a column still sorts by it.
+    assert listed(editor_client, "rayleigh scattering", o="-3") == ["mentions", "about"]
+
+
+def test_search_keeps_the_list_filters(editor_client, sample_site):
+    make_article("sky", "Why is the sky blue?", "Rayleigh scattering.", "2024-01-01")
+    make_article("sunset", "Why are sunsets red?", "Rayleigh.", "2024-01-02", "draft")
+    assert listed(editor_client, "rayleigh", visibility="draft") == ["sunset"]
+
+
+def test_search_still_finds_part_of_a_word_in_the_question(editor_client, sample_site):
+    # What an autocomplete box sends while a word is being typed.
+    make_article("sky", "Why is the sky blue?", "Rayleigh scattering.", "2024-01-01")
+    assert listed(editor_client, "Why is the sk") == ["sky"]

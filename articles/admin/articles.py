@@ -9,11 +9,14 @@ import re
 
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
+from django.contrib.admin.views.main import ORDER_VAR
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import QueryDict
 from django.urls import path
 from django.utils import timezone
 from reversion.admin import VersionAdmin
 
+from articles import search
 from articles.admin.actions import ArticleActionsMixin
 from articles.admin.filters import (
     CrossPostedFilter,
@@ -48,11 +51,13 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
     list_select_related = ("subject",)
     # Matches the article_newest index, so the first page is read in index order.
     ordering = ("-date", "-id")
-    search_fields = ("question", "=slug")
+    search_fields = ("question",)
     search_help_text = (
-        "Words of the question, an exact slug, a source id, or a page address "
-        "(/learn/<subject>/questions/<slug>)."
+        "Words of the question or the answer (best matches first), an exact slug, a "
+        "source id, or a page address (/learn/<subject>/questions/<slug>)."
     )
+    #: The full-text matches a search lists at most, best first.
+    SEARCH_LIMIT = 500
     autocomplete_fields = ("subject", "canonical")
     prepopulated_fields = {"slug": ("question",)}
     readonly_fields = (
@@ -175,13 +180,33 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
         return initial
 
     def get_search_results(self, request, queryset, search_term):
-        address = ADDRESS.fullmatch(search_term.strip())
+        """A page address finds its article. Otherwise the full-text index (question,
+        titles, keywords and answer; articles.search) gives the SEARCH_LIMIT best matches,
+        best first, after an exact slug or source id and before questions that merely
+        hold the typed text (a word being typed in an autocomplete box, say). Costs one
+        query more than the list itself, whatever the number of matches."""
+        term = search_term.strip()
+        address = ADDRESS.fullmatch(term)
         if address:
             return queryset.filter(subject__slug=address["subject"], slug=address["slug"]), False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
+        if not term:
+            return results, may_have_duplicates
+        ranked = search.ranked_ids(term, queryset, self.SEARCH_LIMIT, using=queryset.db)
+        exact = Q(slug=term)
         if term.isdigit() and len(term) <= 18:
-            results = results | queryset.filter(source_id=int(term))
+            exact |= Q(source_id=int(term))
+        results = results | queryset.filter(exact | Q(pk__in=ranked))
+        rank = Case(
+            When(exact, then=Value(0)),
+            *(When(pk=pk, then=Value(place)) for place, pk in enumerate(ranked, 1)),
+            default=Value(len(ranked) + 1),
+            output_field=IntegerField(),
+        )
+        results = results.annotate(search_rank=rank)
+        if ORDER_VAR not in request.GET:
+            # The changelist orders before it searches: best first, then its own order.
+            results = results.order_by("search_rank", *queryset.query.order_by)
         return results, may_have_duplicates
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
