@@ -1,6 +1,8 @@
 """The article form for a new article (defaults, titles that follow the question, the slug),
 the article list's search over question and answer, and the previews beside the form."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.urls import reverse
@@ -177,3 +179,78 @@ def test_search_still_finds_part_of_a_word_in_the_question(editor_client, sample
     # What an autocomplete box sends while a word is being typed.
     make_article("sky", "Why is the sky blue?", "Rayleigh scattering.", "2024-01-01")
     assert listed(editor_client, "Why is the sk") == ["sky"]
+
+
+# Previews -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("Short enough", 60, "Short enough"),
+        ("  spaces   are\n collapsed ", 60, "spaces are collapsed"),
+        ("a" * 60, 60, "a" * 60),
+        ("one two three four", 12, "one two…"),
+        ("one two three, four", 15, "one two three…"),
+        ("one two | three", 10, "one two…"),
+        ("x" * 30, 10, "x" * 9 + "…"),
+        ("", 10, ""),
+    ],
+)
+def test_cut_keeps_whole_words_and_ends_with_an_ellipsis(text, limit, expected):
+    from articles.admin.previews import cut
+
+    assert cut(text, limit) == expected
+    assert len(cut(text, limit)) <= limit
+
+
+def serp_of(response):
+    html = response.content.decode()
+    return html[html.index('<div class="serp"') : html.index("</div>", html.index("serp__note"))]
+
+
+def test_change_form_shows_the_search_result_cut_as_search_engines_cut_it(
+    editor_client, sample_site
+):
+    obj = Article.objects.select_related("subject").get(
+        slug="how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+    )
+    obj.seo_description = "The chain rule differentiates a composite function. " * 5
+    obj.save()
+    serp = serp_of(editor_client.get(reverse("admin:articles_article_change", args=[obj.pk])))
+    title = re.search(r'class="serp__title"[^>]*>([^<]*)<', serp)[1]
+    description = re.search(r'class="serp__description"[^>]*>([^<]*)<', serp)[1]
+    # The page's title is longer than 60 characters: cut at a word, with an ellipsis.
+    assert title.endswith("…") and len(title) <= 60
+    assert obj.question.startswith(title[:-1])
+    assert description.endswith("…") and len(description) <= 160
+    assert "learn.example.com › learn › mathematics › questions › " + obj.slug in serp
+
+
+def test_search_result_without_description_shows_the_start_of_the_answer(
+    editor_client, sample_site
+):
+    obj = Article.objects.exclude(seo_description="").first()
+    obj.seo_description = ""
+    obj.save()
+    serp = serp_of(editor_client.get(reverse("admin:articles_article_change", args=[obj.pk])))
+    assert "serp__description--from-answer" in serp
+    first_words = " ".join(re.sub(r"<[^>]+>", " ", obj.answer_html).split()[:3])
+    assert first_words.split()[0] in serp
+
+
+def test_search_result_shows_what_a_refused_form_holds(editor_client, sample_site):
+    data = form_data(add_form(editor_client, Subject.objects.get(slug="mathematics")))
+    data.update(question="Why??", answer="", seo_description="Typed, not saved.")
+    response = editor_client.post(ADD, data)
+    assert response.status_code == 200  # the answer is required
+    serp = serp_of(response)
+    assert "Why?? | Mathematics | QuickTakes Learn" in serp
+    assert "Typed, not saved." in serp
+
+
+def test_answer_preview_offers_a_phone_width_that_is_never_submitted(editor_client, sample_site):
+    html = add_form(editor_client).content.decode()
+    checkbox = re.search(r'<input type="checkbox" id="id_answer_preview_phone"[^>]*>', html)[0]
+    assert "name=" not in checkbox
+    assert "Phone width (375 px)" in html

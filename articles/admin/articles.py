@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from reversion.admin import VersionAdmin
 
 from articles import search
+from articles.admin import previews
 from articles.admin.actions import ArticleActionsMixin
 from articles.admin.filters import (
     CrossPostedFilter,
@@ -63,6 +64,7 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
     prepopulated_fields = {"slug": ("question",)}
     readonly_fields = (
         "visibility",
+        "search_result",
         "source_path",
         "source_hash",
         "renderer_version",
@@ -112,7 +114,16 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
         ),
         (
             "SEO",
-            {"fields": ("seo_title", "seo_description", "seo_keywords", "no_index", "canonical")},
+            {
+                "fields": (
+                    "seo_title",
+                    "seo_description",
+                    "search_result",
+                    "seo_keywords",
+                    "no_index",
+                    "canonical",
+                )
+            },
         ),
         (
             "Publishing",
@@ -165,6 +176,11 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
 
     class Media:
         css = {"all": ("css/admin.css",)}
+        js = ("js/admin_serp.js",)
+
+    @admin.display(description="search result preview")
+    def search_result(self, article):
+        return previews.search_result(article)
 
     def changelist_view(self, request, extra_context=None):
         # The list needs the width: at 1280 px the navigation sidebar and the filters
