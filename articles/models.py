@@ -5,6 +5,7 @@ An article's public address is ``/learn/<subject slug>/questions/<slug>`` (the c
 source and the HTML rendered from it once, at save or import time, by articles.rendering.
 """
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models, transaction
 from django.urls import reverse
@@ -57,6 +58,12 @@ class Article(models.Model):
     class Status(models.TextChoices):
         DRAFT = querysets.DRAFT, "Draft"
         PUBLISHED = querysets.PUBLISHED, "Published"
+
+    class Review(models.TextChoices):
+        NONE = "", "None asked"
+        SUBMITTED = "submitted", "Waiting for review"
+        APPROVED = "approved", "Published by a publisher"
+        CHANGES = "changes", "Changes asked for"
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="articles")
     slug = models.SlugField(
@@ -155,6 +162,29 @@ class Article(models.Model):
         editable=False,
         help_text="SHA-256 of the file this article was last imported from.",
     )
+    review = models.CharField(
+        max_length=10,
+        choices=Review.choices,
+        blank=True,
+        default="",
+        db_index=True,
+        editable=False,
+        help_text="Where the article stands in review: an editor submits it, a publisher "
+        "publishes it or asks for changes.",
+    )
+    review_note = models.CharField(
+        max_length=500, blank=True, default="", editable=False, help_text="The publisher's note."
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="Who last submitted the article for review.",
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(
         default=1,
         editable=False,
@@ -168,6 +198,7 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["-date", "question"]
+        permissions = [("publish_article", "Can publish, unpublish and schedule articles")]
         constraints = [
             models.UniqueConstraint(
                 fields=["subject", "slug"], name="article_unique_slug_per_subject"

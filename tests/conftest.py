@@ -35,7 +35,10 @@ CHROMIUM_ARGS = [
 
 
 #: The data migrations: each writes rows that a committing test's flush removes.
-DATA_MIGRATIONS = {"articles.migrations.0003_editors_group": "create_editors_group"}
+DATA_MIGRATIONS = {
+    "articles.migrations.0003_editors_group": "create_editors_group",
+    "articles.migrations.0008_review_and_publishers": "create_publishers_group",
+}
 
 
 def _commits(node, fixturenames):

@@ -46,6 +46,15 @@ def editor_client(client, editor):
     return client
 
 
+@pytest.fixture
+def publisher_client(client):
+    """Publishers publish, unpublish and schedule; editors may not (tests/test_admin_review.py)."""
+    user = User.objects.create_user("paula", password="pw-for-tests", is_staff=True)
+    user.groups.add(Group.objects.get(name="Publishers"))
+    client.force_login(user)
+    return client
+
+
 def article(slug="how-do-you-differentiate-a-composite-function-with-the-chain-rule"):
     return Article.objects.select_related("subject").get(slug=slug)
 
@@ -167,8 +176,8 @@ def test_create_editor_command_promotes_an_existing_user():
 # Change form --------------------------------------------------------------------------------
 
 
-def test_change_form_is_in_content_seo_and_publishing_sections(editor_client, sample_site):
-    html = editor_client.get(change_url(article())).content.decode()
+def test_change_form_is_in_content_seo_and_publishing_sections(publisher_client, sample_site):
+    html = publisher_client.get(change_url(article())).content.decode()
     headings = re.findall(
         r'<h2 id="fieldset-0-\d+-heading" class="fieldset-heading">([^<]+)</h2>', html
     )
@@ -355,16 +364,18 @@ def test_imported_articles_are_published(sample_site):
     assert set(Article.objects.values_list("status", flat=True)) == {"published"}
 
 
-def test_scheduling_in_the_admin_hides_the_article_until_then(client, editor_client, sample_site):
+def test_scheduling_in_the_admin_hides_the_article_until_then(
+    client, publisher_client, sample_site
+):
     later = timezone.localtime() + timezone.timedelta(days=1)
     response = post_change(
-        editor_client,
+        publisher_client,
         article(),
         publish_at_0=later.strftime("%Y-%m-%d"),
         publish_at_1=later.strftime("%H:%M:%S"),
     )
     assert response.status_code == 302
-    assert client.get(CHAIN_RULE).status_code == 200  # editor_client is logged in: staff
+    assert client.get(CHAIN_RULE).status_code == 200  # publisher_client is logged in: staff
     client.logout()
     assert client.get(CHAIN_RULE).status_code == 404
 
@@ -722,12 +733,12 @@ def test_bulk_set_and_clear_noindex(editor_client, sample_site):
     ) == {False}
 
 
-def test_bulk_unpublish_and_publish_now(client, editor_client, sample_site):
+def test_bulk_unpublish_and_publish_now(client, publisher_client, sample_site):
     obj = article()
-    run_action(editor_client, "unpublish", [obj])
+    run_action(publisher_client, "unpublish", [obj])
     assert article().status == "draft" and article().edited_at is not None
     Article.objects.filter(pk=obj.pk).update(publish_at=timezone.now() + timezone.timedelta(days=5))
-    run_action(editor_client, "publish", [obj])
+    run_action(publisher_client, "publish", [obj])
     assert article().status == "published" and article().publish_at is None
     assert client.get(CHAIN_RULE).status_code == 200
 

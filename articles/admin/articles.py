@@ -23,6 +23,7 @@ from articles.admin.actions import ArticleActionsMixin
 from articles.admin.filters import (
     CrossPostedFilter,
     RelatedLinksFilter,
+    ReviewFilter,
     SeoDescriptionFilter,
     VisibilityFilter,
     visibility,
@@ -31,6 +32,7 @@ from articles.admin.forms import ArticleAdminForm
 from articles.admin.history import ArticleHistoryMixin
 from articles.admin.paginator import ArticleChangeList, EstimatedCountPaginator
 from articles.admin.related_links import RelatedLinkInline
+from articles.admin.review import ArticleReviewMixin
 from articles.admin.views import answer_preview
 from articles.models import Article, RelatedLink, StaleVersion
 
@@ -39,11 +41,12 @@ from articles.models import Article, RelatedLink, StaleVersion
 ADDRESS = re.compile(r"(?:https?://[^/]+)?/learn/(?P<subject>[-\w]+)/questions/(?P<slug>[-\w]+)/?")
 
 
-class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
+class ArticleAdmin(ArticleActionsMixin, ArticleReviewMixin, ArticleHistoryMixin, VersionAdmin):
     form = ArticleAdminForm
     list_display = ("question", "subject", "date", "visibility", "no_index", "last_updated")
     list_filter = (
         VisibilityFilter,
+        ReviewFilter,
         ("subject", admin.RelatedFieldListFilter),
         "no_index",
         RelatedLinksFilter,
@@ -169,7 +172,12 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
             self.admin_site.admin_view(self.preview_view),
             name="articles_article_preview",
         )
-        return [preview, *super().get_urls()]
+        review = path(
+            "review/",
+            self.admin_site.admin_view(self.review_view),
+            name="articles_article_review",
+        )
+        return [preview, review, *super().get_urls()]
 
     def preview_view(self, request):
         return answer_preview(request, self)
@@ -257,6 +265,7 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
+        self.apply_review_rules(request, obj, change)
         # The import compares edited_at with its own time to detect editors' changes.
         obj.edited_at = timezone.now()
         if not change or "subject" in form.changed_data:

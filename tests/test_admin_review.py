@@ -1,0 +1,240 @@
+"""Review before publishing: the Publishers group, what editors may no longer do (publish,
+unpublish, schedule), submitting for review, the review page with its diff, and the
+publisher's decision as the submitter sees it."""
+
+import importlib
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps as global_apps
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Group, Permission, User
+from django.db import connection
+from django.urls import reverse
+
+from articles.models import Article, Subject
+from tests.test_admin import form_data
+
+pytestmark = pytest.mark.django_db
+
+ADD = reverse("admin:articles_article_add")
+REVIEW = reverse("admin:articles_article_review")
+CHANGELIST = reverse("admin:articles_article_changelist")
+
+
+def member(name, group):
+    user = User.objects.create_user(name, password="pw-for-tests", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def editor():
+    return member("edna", "Editors")
+
+
+@pytest.fixture
+def publisher():
+    return member("paula", "Publishers")
+
+
+def client_for(client, user):
+    client.force_login(user)
+    return client
+
+
+def change_url(article):
+    return reverse("admin:articles_article_change", args=[article.pk])
+
+
+def submit_new_article(client, question="What is a derivative?"):
+    subject = Subject.objects.get(slug="mathematics")
+    data = form_data(client.get(ADD, {"_changelist_filters": f"subject__id__exact={subject.pk}"}))
+    data.update(question=question, answer="The rate of change.", _submit_for_review="1")
+    response = client.post(ADD, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    return Article.objects.get(question=question)
+
+
+def decide(client, article, decision, note=""):
+    return client.post(
+        REVIEW,
+        {"article": article.pk, "version": article.version, "decision": decision, "note": note},
+    )
+
+
+# The group and its permissions ---------------------------------------------------------------
+
+
+def test_publishers_hold_what_editors_hold_and_may_publish():
+    editors = set(Group.objects.get(name="Editors").permissions.values_list("codename", flat=True))
+    publishers = set(
+        Group.objects.get(name="Publishers").permissions.values_list("codename", flat=True)
+    )
+    assert publishers - editors == {"publish_article"}
+    assert editors <= publishers
+
+
+def test_publishers_group_migration_runs_twice_and_reverses():
+    migration = importlib.import_module("articles.migrations.0008_review_and_publishers")
+    editor = SimpleNamespace(connection=connection)
+    migration.create_publishers_group(global_apps, editor)
+    assert Group.objects.filter(name="Publishers").count() == 1
+    migration.delete_publishers_group(global_apps, editor)
+    assert not Group.objects.filter(name="Publishers").exists()
+    migration.create_publishers_group(global_apps, editor)
+    assert Permission.objects.filter(group__name="Publishers", codename="publish_article")
+
+
+# What editors may do ------------------------------------------------------------------------
+
+
+def test_an_editors_new_article_is_a_draft_whatever_is_posted(client, editor, sample_site):
+    client_for(client, editor)
+    subject = Subject.objects.get(slug="mathematics")
+    data = form_data(client.get(ADD))
+    data.update(
+        subject=subject.pk, question="Sneaky?", answer="x", status="published", publish_at_0=""
+    )
+    assert client.post(ADD, data).status_code == 302
+    assert Article.objects.get(question="Sneaky?").status == Article.Status.DRAFT
+
+
+def test_an_editor_sees_status_and_publish_time_read_only(client, editor, sample_site):
+    client_for(client, editor)
+    article = Article.objects.first()
+    html = client.get(change_url(article)).content.decode()
+    assert 'name="status"' not in html and 'name="publish_at_0"' not in html
+    assert 'name="_submit_for_review"' in html
+    data = form_data(client.get(change_url(article)))
+    data["status"] = "draft"
+    assert client.post(change_url(article), data).status_code == 302
+    assert Article.objects.get(pk=article.pk).status == Article.Status.PUBLISHED
+
+
+def test_an_editor_cannot_publish_or_unpublish_in_bulk(client, editor, sample_site):
+    client_for(client, editor)
+    article = Article.objects.first()
+    actions = client.get(CHANGELIST).context["action_form"].fields["action"].choices
+    assert {"publish", "unpublish"}.isdisjoint(name for name, _ in actions)
+    client.post(CHANGELIST, {"action": "unpublish", ACTION_CHECKBOX_NAME: [article.pk], "index": 0})
+    assert Article.objects.get(pk=article.pk).status == Article.Status.PUBLISHED
+
+
+def test_a_publisher_sets_status_and_has_no_submit_button(client, publisher, sample_site):
+    client_for(client, publisher)
+    article = Article.objects.first()
+    html = client.get(change_url(article)).content.decode()
+    assert 'name="status"' in html and 'name="_submit_for_review"' not in html
+    data = form_data(client.get(change_url(article)))
+    data["status"] = "draft"
+    assert client.post(change_url(article), data).status_code == 302
+    assert Article.objects.get(pk=article.pk).status == Article.Status.DRAFT
+
+
+def test_an_editor_may_not_decide(client, editor, sample_site):
+    client_for(client, editor)
+    article = submit_new_article(client)
+    assert decide(client, article, "publish").status_code == 403
+    assert Article.objects.get(pk=article.pk).status == Article.Status.DRAFT
+
+
+# Submitting, the review page and the decision ------------------------------------------------
+
+
+def test_submitting_marks_the_article_as_waiting(client, editor, sample_site):
+    client_for(client, editor)
+    article = submit_new_article(client)
+    assert article.review == Article.Review.SUBMITTED
+    assert article.submitted_by == editor and article.submitted_at is not None
+    assert article.status == Article.Status.DRAFT
+    assert CHANGELIST_HAS(client, {"review": "submitted"}) == [article.pk]
+
+
+def CHANGELIST_HAS(client, params):
+    return [a.pk for a in client.get(CHANGELIST, params).context["cl"].result_list]
+
+
+def test_review_page_lists_what_waits_with_what_changed(client, editor, sample_site):
+    client_for(client, editor)
+    article = Article.objects.get(
+        slug="how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+    )
+    data = form_data(client.get(change_url(article)))
+    data.update(answer="A rewritten answer about the chain rule.", _submit_for_review="1")
+    assert client.post(change_url(article), data).status_code == 302
+    new = submit_new_article(client)
+
+    html = client.get(REVIEW).content.decode()
+    assert "2 articles waiting" in html
+    item = html[html.index(f'id="review-{article.pk}"') : html.index(f'id="review-{new.pk}"')]
+    assert "+ A rewritten answer about the chain rule." in item
+    assert "− " in item  # the answer as it was
+    assert "A new article" in html[html.index(f'id="review-{new.pk}"') :]
+    assert "Ask for changes" not in html  # editors read; publishers decide
+
+
+def test_a_publisher_publishes_and_the_submitter_sees_it(client, editor, publisher, sample_site):
+    client_for(client, editor)
+    article = submit_new_article(client)
+    client_for(client, publisher)
+    response = decide(client, article, "publish", note="Good, thanks.")
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.status == Article.Status.PUBLISHED and article.is_published
+    assert article.review == Article.Review.APPROVED
+    assert client.get(article.get_absolute_url()).status_code == 200
+    assert "Nothing waits for review" in client.get(REVIEW).content.decode()
+
+    client_for(client, editor)
+    page = client.get(change_url(article))
+    notes = [str(m) for m in page.context["messages"]]
+    assert any("Published from review (live). Note: Good, thanks." in n for n in notes)
+
+
+def test_a_publisher_asks_for_changes_and_the_submitter_reads_the_note(
+    client, editor, publisher, sample_site
+):
+    client_for(client, editor)
+    article = submit_new_article(client)
+    client_for(client, publisher)
+    decide(client, article, "changes", note="Add an example.")
+    article.refresh_from_db()
+    assert article.review == Article.Review.CHANGES
+    assert article.status == Article.Status.DRAFT
+    client_for(client, editor)
+    notes = [str(m) for m in client.get(change_url(article)).context["messages"]]
+    assert any("asked for changes: Add an example." in n for n in notes)
+
+
+def test_a_decision_on_a_version_changed_since_is_refused(client, editor, publisher, sample_site):
+    client_for(client, editor)
+    article = submit_new_article(client)
+    opened_at = Article.objects.get(pk=article.pk)  # what the publisher's page showed
+    changed = Article.objects.get(pk=article.pk)
+    changed.answer = "Changed after the review page was opened."
+    changed.save()
+    client_for(client, publisher)
+    response = decide(client, opened_at, "publish")
+    assert response.status_code == 302
+    article.refresh_from_db()
+    assert article.status == Article.Status.DRAFT and article.review == Article.Review.SUBMITTED
+    notes = [str(m) for m in response.wsgi_request._messages]
+    assert any("was changed" in n and "Look at it again" in n for n in notes)
+
+
+def test_review_page_costs_a_bounded_number_of_queries(client, editor, sample_site):
+    from django.test.utils import CaptureQueriesContext
+
+    client_for(client, editor)
+    submit_new_article(client, "One?")
+    with CaptureQueriesContext(connection) as few:
+        client.get(REVIEW)
+    for n in range(4):
+        submit_new_article(client, f"More {n}?")
+    with CaptureQueriesContext(connection) as more:
+        client.get(REVIEW)
+    # A fixed cost per article listed (its versions and links), and at most
+    # REVIEW_PAGE_SIZE of them.
+    per_article = (len(more) - len(few)) / 4
+    assert per_article == int(per_article) and per_article <= 6
