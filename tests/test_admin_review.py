@@ -238,3 +238,13 @@ def test_review_page_costs_a_bounded_number_of_queries(client, editor, sample_si
     # REVIEW_PAGE_SIZE of them.
     per_article = (len(more) - len(few)) / 4
     assert per_article == int(per_article) and per_article <= 6
+
+
+def test_create_editor_makes_a_publisher_on_request(capsys):
+    from django.core.management import call_command
+
+    call_command("create_editor", "pat", "--publisher", "--no-input")
+    user = User.objects.get(username="pat")
+    assert sorted(user.groups.values_list("name", flat=True)) == ["Editors", "Publishers"]
+    assert user.has_perm("articles.publish_article") and not user.is_superuser
+    assert "in the Editors and Publishers groups" in capsys.readouterr().out
