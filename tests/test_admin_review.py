@@ -248,3 +248,10 @@ def test_create_editor_makes_a_publisher_on_request(capsys):
     assert sorted(user.groups.values_list("name", flat=True)) == ["Editors", "Publishers"]
     assert user.has_perm("articles.publish_article") and not user.is_superuser
     assert "in the Editors and Publishers groups" in capsys.readouterr().out
+
+
+def test_an_editors_add_form_shows_the_new_article_as_a_draft(client, editor, sample_site):
+    client_for(client, editor)
+    html = client.get(ADD).content.decode()
+    status = html[html.index("field-status") : html.index("field-publish_at")]
+    assert "Draft" in status and "Published" not in status

@@ -70,6 +70,10 @@ class ArticleAdminForm(forms.ModelForm):
         for name in (*self.TITLES, "slug"):
             if name in self.fields:
                 self.fields[name].required = False
+        if self.instance.pk is None and "status" not in self.fields:
+            # Someone who may not publish: the new article is a draft (the admin saves it
+            # so), and the read-only status says so.
+            self.instance.status = Article.Status.DRAFT
         self.fields["base_version"].initial = self.instance.version if self.instance.pk else None
         if "answer" in self.fields and self.instance.pk:
             editor = self.fields["answer"].widget
