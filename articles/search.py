@@ -709,7 +709,8 @@ class _PostgresBackend:
         sql, params = self._ranking(clauses, visible_sql, visible_params, 0, limit, limit)
         with connections[self.alias].cursor() as cursor:
             cursor.execute(
-                f"{sql} SELECT article_id FROM ranked ORDER BY score DESC, date DESC, article_id",
+                f"{sql} SELECT article_id FROM ranked "
+                "ORDER BY part, score DESC, date DESC, article_id",
                 params,
             )
             return [pk for (pk,) in cursor.fetchall()]
@@ -735,7 +736,7 @@ class _PostgresBackend:
             + f" FROM ranked AS r JOIN {table} AS d ON d.article_id = r.article_id CROSS JOIN q "
             f"JOIN {Article._meta.db_table} AS a ON a.id = r.article_id "
             f"JOIN {Subject._meta.db_table} AS s ON s.id = a.subject_id "
-            "ORDER BY r.score DESC, r.date DESC, r.article_id"
+            "ORDER BY r.part, r.score DESC, r.date DESC, r.article_id"
         )
         params = [
             *ranking_params,
@@ -756,8 +757,9 @@ class _PostgresBackend:
     def _ranking(self, clauses, visible_sql, visible_params, start, stop, rerank):
         """The CTEs ``q`` (the queries), ``first`` and ``ranked`` (article_id, score, date:
         the matches among ``visible_sql``, a derived table of pk and date, from ``start``
-        to ``stop``), and their params. The ``rerank`` best by plain ts_rank are ranked
-        again by cover density and bonuses; past them the ts_rank order stands."""
+        to ``stop``, in the order of ``part`` then ``score``), and their params. The
+        ``rerank`` best by plain ts_rank are ranked again by cover density and bonuses;
+        past them the ts_rank order stands."""
         every = positive_words(clauses)
         table = SearchDocument._meta.db_table
         weights = "'{" + ",".join(str(w) for w in PG_RANK_WEIGHTS) + "}'::float4[]"
@@ -776,18 +778,28 @@ class _PostgresBackend:
             bonus_params += [BONUS_PHRASE_IN_QUESTION, BONUS_PHRASE, BONUS_PAIR]
         bonus_params = [PG_BONUS_SCALE * weight for weight in bonus_params]
         if start < rerank:
+            # The ``rerank`` best again by cover density and bonuses (part 0), then, for a
+            # slice reaching past them, the next ones in ts_rank order (part 1).
             score = f"ts_rank_cd({weights}, d.document, q.positive) * (1 + {' + '.join(bonus)})"
-            limit, offset = min(stop or rerank, rerank) - start, start
             ranked = (
-                f"SELECT f.article_id, {score} AS score, f.date FROM first AS f "
-                f"JOIN {table} AS d ON d.article_id = f.article_id CROSS JOIN q "
-                "ORDER BY score DESC, f.date DESC, f.article_id LIMIT %s OFFSET %s"
+                f"(SELECT f.article_id, {score} AS score, f.date, 0 AS part FROM "
+                "(SELECT * FROM first ORDER BY rank DESC, date DESC, article_id LIMIT %s) AS f "
+                f"JOIN {table} AS d ON d.article_id = f.article_id CROSS JOIN q) UNION ALL "
+                "(SELECT article_id, rank, date, 1 FROM first "
+                "ORDER BY rank DESC, date DESC, article_id OFFSET %s) "
+                "ORDER BY part, score DESC, date DESC, article_id LIMIT NULLIF(%s, -1) OFFSET %s"
             )
-            ranked_params = [*bonus_params, limit, offset]
-            first_limit = [rerank]
+            ranked_params = [
+                *bonus_params,
+                rerank,
+                rerank,
+                -1 if stop is None else stop - start,
+                start,
+            ]
+            first_limit = [-1 if stop is None else max(stop, rerank), 0]
         else:
             ranked = (
-                "SELECT article_id, rank AS score, date FROM first "
+                "SELECT article_id, rank AS score, date, 1 AS part FROM first "
                 "ORDER BY score DESC, date DESC, article_id"
             )
             ranked_params = []
@@ -801,9 +813,8 @@ class _PostgresBackend:
             f"first AS (SELECT d.article_id, ts_rank({weights}, d.document, q.positive) AS rank, "
             f"v.date FROM {table} AS d CROSS JOIN q JOIN ({visible_sql}) AS v "
             "ON v.pk = d.article_id WHERE d.document @@ q.matching "
-            "ORDER BY rank DESC, v.date DESC, d.article_id "
-            + ("LIMIT %s) " if len(first_limit) == 1 else "LIMIT NULLIF(%s, -1) OFFSET %s) ")
-            + f", ranked AS ({ranked})"
+            "ORDER BY rank DESC, v.date DESC, d.article_id LIMIT NULLIF(%s, -1) OFFSET %s) "
+            f", ranked AS ({ranked})"
         )
         # ts_rank scores a query holding a negation near zero whatever else matches, and
         # excluded words never appear in a hit: rank and highlight without them.
