@@ -426,3 +426,29 @@ class SearchTerm(models.Model):
 
     def __str__(self):
         return self.term
+
+
+class ArticleDraft(models.Model):
+    """The unpublished next version of a live article, saved by someone who may not
+    publish: readers keep getting the article's row, as it is, until a publisher publishes
+    the draft (articles.admin.review), which saves it over the row through Article.save().
+
+    ``values`` holds the draft's fields (articles.admin.review.DRAFT_FIELDS) as text, as
+    Django serialises them; ``version`` is the article's version the draft was saved at: a
+    change to the article since (an import, a publisher) makes it stale, and publishing it
+    is refused until an editor saves it again over the article as it is now.
+    """
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="draft")
+    values = models.JSONField(help_text="The draft's fields, as text.")
+    version = models.PositiveIntegerField(help_text="The article's version it was saved at.")
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["saved_at"]
+
+    def __str__(self):
+        return f"Draft of {self.article_id} at version {self.version}"

@@ -41,8 +41,16 @@ def editor(db):
 
 
 @pytest.fixture
-def editor_client(client, editor):
-    client.force_login(editor)
+def editor_who_publishes(editor):
+    # The form's saves of live articles are written at once for those who may publish;
+    # anyone else's become drafts for review (tests/test_admin_review.py).
+    editor.groups.add(Group.objects.get(name="Publishers"))
+    return editor
+
+
+@pytest.fixture
+def editor_client(client, editor_who_publishes):
+    client.force_login(editor_who_publishes)
     return client
 
 

@@ -100,6 +100,9 @@ def test_titles_set_apart_in_the_advanced_section_are_kept(editor_client, sample
 
 def test_titles_follow_a_changed_question_unless_set_apart(editor_client, sample_site):
     obj = Article.objects.first()
+    # Not live: an editor's save writes it (a live one's would be a draft for review).
+    obj.status = Article.Status.DRAFT
+    obj.save()
     url = reverse("admin:articles_article_change", args=[obj.pk])
     data = form_data(editor_client.get(url))
     data["question"] = "A reworded question?"

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import connection
 from django.urls import reverse
 
-from articles.models import Article, Subject
+from articles.models import Article, ArticleDraft, Subject
 from tests.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
@@ -255,3 +255,109 @@ def test_an_editors_add_form_shows_the_new_article_as_a_draft(client, editor, sa
     html = client.get(ADD).content.decode()
     status = html[html.index("field-status") : html.index("field-publish_at")]
     assert "Draft" in status and "Published" not in status
+
+
+# Drafts of live articles ------------------------------------------------------------------
+
+CHAIN_RULE = "how-do-you-differentiate-a-composite-function-with-the-chain-rule"
+
+
+def edit_live(client, answer, **extra):
+    article = Article.objects.get(slug=CHAIN_RULE)
+    data = form_data(client.get(change_url(article)))
+    data.update(answer=answer, **extra)
+    return client.post(change_url(article), data)
+
+
+def test_an_editors_save_of_a_live_article_is_a_draft_readers_do_not_see(
+    client, editor, sample_site
+):
+    live = Article.objects.get(slug=CHAIN_RULE)
+    client_for(client, editor)
+    response = edit_live(client, "A draft answer.")
+    assert response.status_code == 302
+    stored = Article.objects.get(pk=live.pk)
+    assert (stored.answer, stored.answer_html) == (live.answer, live.answer_html)
+    assert stored.version == live.version + 1 and stored.review == Article.Review.SUBMITTED
+    assert stored.draft.values["answer"] == "A draft answer."
+    client.logout()
+    page = client.get(live.get_absolute_url()).content.decode()
+    assert "A draft answer." not in page and "chain rule" in page
+
+
+def test_the_form_shows_the_draft_and_saving_again_updates_it(client, editor, sample_site):
+    client_for(client, editor)
+    edit_live(client, "A draft answer.")
+    article = Article.objects.get(slug=CHAIN_RULE)
+    page = client.get(change_url(article))
+    assert page.context["adminform"].form["answer"].value() == "A draft answer."
+    assert any("editing the draft" in str(m) for m in page.context["messages"])
+    assert edit_live(client, "A better draft.").status_code == 302
+    assert Article.objects.get(pk=article.pk).draft.values["answer"] == "A better draft."
+
+
+def test_a_draft_over_a_newer_change_is_refused_with_the_form_kept(client, editor, sample_site):
+    client_for(client, editor)
+    article = Article.objects.get(slug=CHAIN_RULE)
+    opened = form_data(client.get(change_url(article)))  # version N
+    assert edit_live(client, "Someone else's draft.").status_code == 302  # N -> N+1
+    opened["answer"] = "My draft, from the older form."
+    refused = client.post(change_url(article), opened)
+    assert refused.status_code == 200
+    refusal = str(refused.context["adminform"].form.non_field_errors())
+    assert "nothing was saved" in refusal and "edna (a draft for review) changed" in refusal
+    assert Article.objects.get(pk=article.pk).draft.values["answer"] == "Someone else's draft."
+
+
+def test_publishing_a_draft_puts_it_live(client, editor, publisher, sample_site):
+    client_for(client, editor)
+    edit_live(client, "The reviewed answer.")
+    article = Article.objects.get(slug=CHAIN_RULE)
+    client_for(client, publisher)
+    review = client.get(REVIEW).content.decode()
+    assert "What the draft changes on the live article" in review
+    assert "+ The reviewed answer." in review
+    assert decide(client, article, "publish").status_code == 302
+    stored = Article.objects.get(pk=article.pk)
+    assert stored.answer == "The reviewed answer." and "reviewed answer" in stored.answer_html
+    assert stored.review == Article.Review.APPROVED and stored.is_published
+    assert not ArticleDraft.objects.exists()
+    client.logout()
+    assert "The reviewed answer." in client.get(article.get_absolute_url()).content.decode()
+
+
+def test_a_stale_draft_is_not_published(client, editor, publisher, sample_site):
+    client_for(client, editor)
+    edit_live(client, "A draft over the old answer.")
+    article = Article.objects.get(slug=CHAIN_RULE)
+    # A publisher (or an import) changes the live article meanwhile.
+    live = Article.objects.get(pk=article.pk)
+    live.seo_description = "Changed live."
+    live.save()
+    client_for(client, publisher)
+    assert "The live article changed after this draft" in client.get(REVIEW).content.decode()
+    response = decide(client, Article.objects.get(pk=article.pk), "publish")
+    stored = Article.objects.get(pk=article.pk)
+    assert stored.answer != "A draft over the old answer." and stored.draft
+    notes = [str(m) for m in response.wsgi_request._messages]
+    assert any("saves it again" in n for n in notes)
+
+
+def test_a_publishers_save_of_a_drafted_article_publishes_the_draft(
+    client, editor, publisher, sample_site
+):
+    client_for(client, editor)
+    edit_live(client, "Drafted by the editor.")
+    client_for(client, publisher)
+    assert edit_live(client, "Drafted by the editor, then polished.").status_code == 302
+    stored = Article.objects.get(slug=CHAIN_RULE)
+    assert stored.answer == "Drafted by the editor, then polished."
+    assert stored.review == Article.Review.APPROVED
+    assert not ArticleDraft.objects.exists()
+
+
+def test_a_live_articles_related_links_are_read_only_for_editors(client, editor, sample_site):
+    client_for(client, editor)
+    article = Article.objects.get(slug=CHAIN_RULE)
+    inline = client.get(change_url(article)).context["inline_admin_formsets"][0]
+    assert not inline.has_change_permission and not inline.has_add_permission

@@ -1,6 +1,7 @@
 """Review before publishing in a real browser (Debian's Chromium through Playwright): an
-editor writes an article and submits it, a publisher reads it on the review page and
-publishes it, readers get it only then, and the editor reads the outcome. A screenshot of
+editor writes an article and submits it, and edits a live one (a draft), a publisher reads
+both on the review page and publishes them, readers get the new article and the new
+version only then, and the editor reads the outcome. A screenshot of
 the review page at 1280 px goes to test-artifacts/screenshots/. Skipped where
 /usr/bin/chromium is absent."""
 
@@ -72,6 +73,9 @@ def test_an_editor_submits_and_a_publisher_publishes(browser, live_server, log_i
 
     reader = browser.new_context().new_page()
     assert reader.goto(live_server.url + article.get_absolute_url()).status == 404
+    # The edited article is live: readers keep its live version while the draft waits.
+    reader.goto(live_server.url + edited.get_absolute_url())
+    assert "A worked example follows." not in reader.locator(".answer").inner_text()
 
     publisher = log_in("paula")
     publisher.click("#reports-module a:has-text('Waiting for review')")
@@ -84,6 +88,11 @@ def test_an_editor_submits_and_a_publisher_publishes(browser, live_server, log_i
     item.locator("button[value=publish]").click()
     publisher.wait_for_selector("ul.messagelist li.success")
     assert "1 article waiting" in publisher.locator("#content-main").inner_text()
+    publisher.locator(f"#review-{edited.pk} button[value=publish]").click()
+    publisher.wait_for_selector("ul.messagelist li.success")
+    assert "Nothing waits for review" in publisher.locator("#content-main").inner_text()
+    reader.goto(live_server.url + edited.get_absolute_url())
+    assert "A worked example follows." in reader.locator(".answer").inner_text()
 
     assert reader.goto(live_server.url + article.get_absolute_url()).status == 200
     assert "area under a curve" in reader.locator(".answer").inner_text()

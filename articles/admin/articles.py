@@ -265,12 +265,15 @@ class ArticleAdmin(ArticleActionsMixin, ArticleReviewMixin, ArticleHistoryMixin,
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
+        if self.save_as_draft(request, obj, form, change):
+            return
         self.apply_review_rules(request, obj, change)
         # The import compares edited_at with its own time to detect editors' changes.
         obj.edited_at = timezone.now()
         if not change or "subject" in form.changed_data:
             obj.subject_name = obj.subject.title
         super().save_model(request, obj, form, change)
+        self.forget_draft(obj)  # the form showed the draft: it is saved now
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not RelatedLink:

@@ -15,6 +15,7 @@ from articles.admin.filters import visibility
 from articles.admin.forms import RelatedLinkAdminForm, RelatedLinkForm, RelatedLinkFormSet
 from articles.admin.history import HistoryMixin
 from articles.admin.paginator import EstimatedCountPaginator
+from articles.admin.review import can_publish
 from articles.models import RelatedLink
 
 
@@ -35,8 +36,31 @@ class RelatedLinkInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("target__subject")
 
+    # A live article's links change at once, so only those who may publish change them
+    # there; everyone else's changes to a live article wait in its draft, which holds no
+    # links (articles.admin.review).
+
+    def _live_for_non_publisher(self, request, obj):
+        return obj is not None and obj.is_published and not can_publish(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return not self._live_for_non_publisher(request, obj) and super().has_add_permission(
+            request, obj
+        )
+
+    def has_change_permission(self, request, obj=None):
+        if self._live_for_non_publisher(request, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if self._live_for_non_publisher(request, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
     def get_formset(self, request, obj=None, **kwargs):
-        kwargs["validate_max"] = True
+        # At most five; a read-only inline (max_num 0 then) has nothing to validate.
+        kwargs["validate_max"] = self.has_add_permission(request, obj)
         return super().get_formset(request, obj, **kwargs)
 
     @admin.display(description="status")

@@ -1,4 +1,5 @@
-"""Review before publishing: the article's review state, and the "Publishers" group.
+"""Review before publishing: the article's review state, drafts of live articles, and the
+"Publishers" group.
 
 Publishers hold what Editors hold and the permission to publish, unpublish and schedule
 (``publish_article``); Editors submit articles for review. Made like the Editors group
@@ -6,6 +7,7 @@ Publishers hold what Editors hold and the permission to publish, unpublish and s
 """
 
 import django.db.models.deletion
+import django.utils.timezone
 from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
@@ -113,6 +115,20 @@ class Migration(migrations.Migration):
                 related_name="+",
                 to=settings.AUTH_USER_MODEL,
             ),
+        ),
+        migrations.CreateModel(
+            name='ArticleDraft',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('values', models.JSONField(help_text="The draft's fields, as text.")),
+                ('version', models.PositiveIntegerField(help_text="The article's version it was saved at.")),
+                ('saved_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('article', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='draft', to='articles.article')),
+                ('saved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'ordering': ['saved_at'],
+            },
         ),
         migrations.RunPython(create_publishers_group, delete_publishers_group),
     ]
