@@ -361,3 +361,34 @@ def test_a_live_articles_related_links_are_read_only_for_editors(client, editor,
     article = Article.objects.get(slug=CHAIN_RULE)
     inline = client.get(change_url(article)).context["inline_admin_formsets"][0]
     assert not inline.has_change_permission and not inline.has_add_permission
+
+
+def test_an_import_over_a_drafted_article_leaves_the_draft_to_save_again(
+    client, editor, publisher, sample_site, tmp_path
+):
+    from articles.importing import import_paths
+    from tests.conftest import FIXTURES
+
+    client_for(client, editor)
+    edit_live(client, "A draft made before the import.")
+    source = FIXTURES / "learn" / "mathematics" / f"{CHAIN_RULE}.md"
+    copy = tmp_path / "mathematics" / source.name
+    copy.parent.mkdir()
+    copy.write_text(source.read_text().replace("chain rule", "chain rule (imported)", 1))
+    report = import_paths([tmp_path])
+    assert report.updated == 1 and not report.conflicts, report  # live was not edited
+    article = Article.objects.get(slug=CHAIN_RULE)
+    assert article.draft.version != article.version  # the draft is stale now
+
+    client_for(client, publisher)
+    decide(client, article, "publish")
+    assert Article.objects.get(pk=article.pk).answer != "A draft made before the import."
+    # The editor saves the draft again, told of the import, and it can be published.
+    client_for(client, editor)
+    refused = edit_live(client, "A draft made before the import.")
+    assert "an import changed" in str(refused.context["adminform"].form.non_field_errors())
+    again = form_data(refused)
+    assert client.post(change_url(article), again).status_code == 302
+    client_for(client, publisher)
+    decide(client, Article.objects.get(pk=article.pk), "publish")
+    assert Article.objects.get(pk=article.pk).answer == "A draft made before the import."
