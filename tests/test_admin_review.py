@@ -392,3 +392,18 @@ def test_an_import_over_a_drafted_article_leaves_the_draft_to_save_again(
     client_for(client, publisher)
     decide(client, Article.objects.get(pk=article.pk), "publish")
     assert Article.objects.get(pk=article.pk).answer == "A draft made before the import."
+
+
+def test_an_editor_cannot_add_a_link_to_a_live_article_on_the_links_page(
+    client, editor, sample_site
+):
+    client_for(client, editor)
+    live = Article.objects.get(slug=CHAIN_RULE)
+    target = Article.objects.exclude(pk=live.pk).first()
+    url = reverse("admin:articles_relatedlink_add")
+    response = client.post(url, {"article": live.pk, "position": 5, "target": target.pk})
+    assert response.status_code == 200
+    assert "is live: its related links are changed by publishers" in response.content.decode()
+    link = live.related_links.first()
+    page = client.get(reverse("admin:articles_relatedlink_change", args=[link.pk]))
+    assert 'name="title"' not in page.content.decode()  # read-only

@@ -188,6 +188,8 @@ class RelatedLinkForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "title" not in self.fields:
+            return  # shown read-only (a live article's link, to someone who may not publish)
         self.fields["title"].required = False
         self.fields["target"].label = "leads to"
         if self.instance.target_id is not None:
@@ -242,7 +244,8 @@ class RelatedLinkAdminForm(RelatedLinkForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["position"].required = True
+        if "position" in self.fields:
+            self.fields["position"].required = True
 
 
 class MoveToSubjectForm(forms.Form):

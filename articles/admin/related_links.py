@@ -7,6 +7,7 @@ ArticleAdmin.save_formset, not here.
 
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 from reversion.admin import VersionAdmin
@@ -97,6 +98,38 @@ class RelatedLinkAdmin(HistoryMixin, VersionAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
+
+    # As in the article form's inline: a live article's links change at once, so only
+    # those who may publish change or delete them, or add one to a live article.
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.article.is_published and not can_publish(request.user):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.article.is_published and not can_publish(request.user):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        may_publish = can_publish(request.user)
+
+        class LiveArticleForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                article = cleaned.get("article")
+                if article is not None and article.is_published and not may_publish:
+                    raise ValidationError(
+                        {
+                            "article": f"“{article}” is live: its related links are changed "
+                            "by publishers. Ask one, or choose an article that is not live."
+                        }
+                    )
+                return cleaned
+
+        return LiveArticleForm
 
     @admin.display(description="leads to", boolean=False)
     def leads_to(self, link):
