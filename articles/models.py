@@ -59,6 +59,12 @@ class Article(models.Model):
         DRAFT = querysets.DRAFT, "Draft"
         PUBLISHED = querysets.PUBLISHED, "Published"
 
+    class Review(models.TextChoices):
+        NONE = "", "None asked"
+        SUBMITTED = "submitted", "Waiting for review"
+        APPROVED = "approved", "Published by a publisher"
+        CHANGES = "changes", "Changes asked for"
+
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="articles")
     slug = models.SlugField(
         max_length=255, help_text="The article's part of its address; unique in its subject."
@@ -156,6 +162,29 @@ class Article(models.Model):
         editable=False,
         help_text="SHA-256 of the file this article was last imported from.",
     )
+    review = models.CharField(
+        max_length=10,
+        choices=Review.choices,
+        blank=True,
+        default="",
+        db_index=True,
+        editable=False,
+        help_text="Where the article stands in review: an editor submits it, a publisher "
+        "publishes it or asks for changes.",
+    )
+    review_note = models.CharField(
+        max_length=500, blank=True, default="", editable=False, help_text="The publisher's note."
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="Who last submitted the article for review.",
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(
         default=1,
         editable=False,
@@ -169,6 +198,10 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["-date", "question"]
+        permissions = [
+            ("import_articles", "Can import articles"),
+            ("publish_article", "Can publish, unpublish and schedule articles"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["subject", "slug"], name="article_unique_slug_per_subject"
@@ -180,7 +213,6 @@ class Article(models.Model):
             ),
             models.Index(fields=["-date", "-id"], name="article_newest"),
         ]
-        permissions = [("import_articles", "Can import articles")]
 
     def __str__(self):
         return self.question
@@ -463,3 +495,29 @@ class ArticleImport(models.Model):
     @property
     def running(self):
         return self.status in (self.Status.CHECKING, self.Status.APPLYING)
+
+
+class ArticleDraft(models.Model):
+    """The unpublished next version of a live article, saved by someone who may not
+    publish: readers keep getting the article's row, as it is, until a publisher publishes
+    the draft (articles.admin.review), which saves it over the row through Article.save().
+
+    ``values`` holds the draft's fields (articles.admin.review.DRAFT_FIELDS) as text, as
+    Django serialises them; ``version`` is the article's version the draft was saved at: a
+    change to the article since (an import, a publisher) makes it stale, and publishing it
+    is refused until an editor saves it again over the article as it is now.
+    """
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, related_name="draft")
+    values = models.JSONField(help_text="The draft's fields, as text.")
+    version = models.PositiveIntegerField(help_text="The article's version it was saved at.")
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["saved_at"]
+
+    def __str__(self):
+        return f"Draft of {self.article_id} at version {self.version}"

@@ -525,9 +525,10 @@ class _SQLiteBackend:
         )
         return [SubjectCount(*row) for row in rows]
 
-    def hits(self, clauses, subject, start, stop, copies=False):
-        match = fts5_expression(clauses)
-        visible_sql, visible_params = self._visible_sql(subject, copies, "pk")
+    def _ranked(self, clauses, visible, start, stop):
+        """[(article id, score)], best (lowest) first, of the articles in the queryset
+        ``visible`` that match, from ``start`` to ``stop``. One query."""
+        visible_sql, visible_params = visible.values("pk").order_by().query.sql_with_params()
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         # Each bonus is one more MATCH, run once (SQLite keeps a non-correlated IN list).
         bonuses = fts5_bonuses(clauses)
@@ -535,7 +536,7 @@ class _SQLiteBackend:
             f"{weight} * ({FTS_TABLE}.rowid IN (SELECT rowid FROM {table} WHERE {table} MATCH %s))"
             for weight, table, _ in bonuses
         )
-        ranked = self._run(
+        return self._run(
             f"SELECT {FTS_TABLE}.rowid, bm25({FTS_TABLE}, {weights}) * (1.0 + {boost or 0}) "
             f"AS score "
             f"FROM {FTS_TABLE} CROSS JOIN ({visible_sql}) AS v ON v.pk = {FTS_TABLE}.rowid "
@@ -543,11 +544,18 @@ class _SQLiteBackend:
             [
                 *[expression for _, _, expression in bonuses],
                 *visible_params,
-                match,
+                fts5_expression(clauses),
                 -1 if stop is None else stop - start,
                 start,
             ],
         )
+
+    def ranked_ids(self, clauses, articles, limit):
+        return [pk for pk, _ in self._ranked(clauses, articles.using(self.alias), 0, limit)]
+
+    def hits(self, clauses, subject, start, stop, copies=False):
+        match = fts5_expression(clauses)
+        ranked = self._ranked(clauses, _visible(subject, copies).using(self.alias), start, stop)
         if not ranked:
             return []
         # Highlights only for the page's rows: computing them for every match before the
@@ -691,6 +699,22 @@ class _PostgresBackend:
         visible = _visible(subject, copies).using(self.alias).values(*fields).order_by()
         return visible.query.sql_with_params()
 
+    def ranked_ids(self, clauses, articles, limit):
+        """Ids of the ``limit`` best matches among the queryset ``articles``, best first:
+        plain ts_rank picks them, then all of them are ranked as hits() ranks its first
+        PG_RERANK. One query."""
+        visible_sql, visible_params = (
+            articles.using(self.alias).values("pk", "date").order_by().query.sql_with_params()
+        )
+        sql, params = self._ranking(clauses, visible_sql, visible_params, 0, limit, limit)
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(
+                f"{sql} SELECT article_id FROM ranked "
+                "ORDER BY part, score DESC, date DESC, article_id",
+                params,
+            )
+            return [pk for (pk,) in cursor.fetchall()]
+
     def hits(self, clauses, subject, start, stop, copies=False):
         """One query, in raw SQL (the ORM spent longer building this than PostgreSQL
         running it), the page's articles and subjects included. Plain ts_rank over every
@@ -698,8 +722,45 @@ class _PostgresBackend:
         together) times one plus the bonuses (see BONUS_PHRASE), which read each vector
         again; ranks past PG_RERANK keep the first pass's order. Headlines only for the
         page's rows."""
-        every = positive_words(clauses)
         visible_sql, visible_params = self._visible_sql(subject, copies, "pk", "date")
+        ranking, ranking_params = self._ranking(
+            clauses, visible_sql, visible_params, start, stop, PG_RERANK
+        )
+        table = SearchDocument._meta.db_table
+        sql = (
+            ranking + " SELECT r.score, ts_headline(%s::regconfig, d.question, q.positive, %s), "
+            "ts_headline(%s::regconfig, d.answer, q.positive, %s), "
+            + ", ".join(f"a.{column}" for column in _HIT_ARTICLE_COLUMNS)
+            + ", "
+            + ", ".join(f"s.{column}" for column in _HIT_SUBJECT_COLUMNS)
+            + f" FROM ranked AS r JOIN {table} AS d ON d.article_id = r.article_id CROSS JOIN q "
+            f"JOIN {Article._meta.db_table} AS a ON a.id = r.article_id "
+            f"JOIN {Subject._meta.db_table} AS s ON s.id = a.subject_id "
+            "ORDER BY r.part, r.score DESC, r.date DESC, r.article_id"
+        )
+        params = [
+            *ranking_params,
+            PG_CONFIG,
+            f"StartSel={_MARK_START}, StopSel={_MARK_END}, HighlightAll=true",
+            PG_CONFIG,
+            f"StartSel={_MARK_START}, StopSel={_MARK_END}, "
+            f"MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}",
+        ]
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [
+            Hit(_hit_article(self.alias, row[3:]), highlighted(row[1]), highlighted(row[2]), row[0])
+            for row in rows
+        ]
+
+    def _ranking(self, clauses, visible_sql, visible_params, start, stop, rerank):
+        """The CTEs ``q`` (the queries), ``first`` and ``ranked`` (article_id, score, date:
+        the matches among ``visible_sql``, a derived table of pk and date, from ``start``
+        to ``stop``, in the order of ``part`` then ``score``), and their params. The
+        ``rerank`` best by plain ts_rank are ranked again by cover density and bonuses;
+        past them the ts_rank order stands."""
+        every = positive_words(clauses)
         table = SearchDocument._meta.db_table
         weights = "'{" + ",".join(str(w) for w in PG_RANK_WEIGHTS) + "}'::float4[]"
         question_part = "ts_filter(d.{}, '{{a}}'::\"char\"[])"
@@ -716,19 +777,29 @@ class _PostgresBackend:
             ]
             bonus_params += [BONUS_PHRASE_IN_QUESTION, BONUS_PHRASE, BONUS_PAIR]
         bonus_params = [PG_BONUS_SCALE * weight for weight in bonus_params]
-        if start < PG_RERANK:
+        if start < rerank:
+            # The ``rerank`` best again by cover density and bonuses (part 0), then, for a
+            # slice reaching past them, the next ones in ts_rank order (part 1).
             score = f"ts_rank_cd({weights}, d.document, q.positive) * (1 + {' + '.join(bonus)})"
-            limit, offset = min(stop or PG_RERANK, PG_RERANK) - start, start
             ranked = (
-                f"SELECT f.article_id, {score} AS score, f.date FROM first AS f "
-                f"JOIN {table} AS d ON d.article_id = f.article_id CROSS JOIN q "
-                "ORDER BY score DESC, f.date DESC, f.article_id LIMIT %s OFFSET %s"
+                f"(SELECT f.article_id, {score} AS score, f.date, 0 AS part FROM "
+                "(SELECT * FROM first ORDER BY rank DESC, date DESC, article_id LIMIT %s) AS f "
+                f"JOIN {table} AS d ON d.article_id = f.article_id CROSS JOIN q) UNION ALL "
+                "(SELECT article_id, rank, date, 1 FROM first "
+                "ORDER BY rank DESC, date DESC, article_id OFFSET %s) "
+                "ORDER BY part, score DESC, date DESC, article_id LIMIT NULLIF(%s, -1) OFFSET %s"
             )
-            ranked_params = [*bonus_params, limit, offset]
-            first_limit = [PG_RERANK]
+            ranked_params = [
+                *bonus_params,
+                rerank,
+                rerank,
+                -1 if stop is None else stop - start,
+                start,
+            ]
+            first_limit = [-1 if stop is None else max(stop, rerank), 0]
         else:
             ranked = (
-                "SELECT article_id, rank AS score, date FROM first "
+                "SELECT article_id, rank AS score, date, 1 AS part FROM first "
                 "ORDER BY score DESC, date DESC, article_id"
             )
             ranked_params = []
@@ -742,18 +813,8 @@ class _PostgresBackend:
             f"first AS (SELECT d.article_id, ts_rank({weights}, d.document, q.positive) AS rank, "
             f"v.date FROM {table} AS d CROSS JOIN q JOIN ({visible_sql}) AS v "
             "ON v.pk = d.article_id WHERE d.document @@ q.matching "
-            "ORDER BY rank DESC, v.date DESC, d.article_id "
-            + ("LIMIT %s) " if len(first_limit) == 1 else "LIMIT NULLIF(%s, -1) OFFSET %s) ")
-            + f", ranked AS ({ranked}) "
-            "SELECT r.score, ts_headline(%s::regconfig, d.question, q.positive, %s), "
-            "ts_headline(%s::regconfig, d.answer, q.positive, %s), "
-            + ", ".join(f"a.{column}" for column in _HIT_ARTICLE_COLUMNS)
-            + ", "
-            + ", ".join(f"s.{column}" for column in _HIT_SUBJECT_COLUMNS)
-            + f" FROM ranked AS r JOIN {table} AS d ON d.article_id = r.article_id CROSS JOIN q "
-            f"JOIN {Article._meta.db_table} AS a ON a.id = r.article_id "
-            f"JOIN {Subject._meta.db_table} AS s ON s.id = a.subject_id "
-            "ORDER BY r.score DESC, r.date DESC, r.article_id"
+            "ORDER BY rank DESC, v.date DESC, d.article_id LIMIT NULLIF(%s, -1) OFFSET %s) "
+            f", ranked AS ({ranked})"
         )
         # ts_rank scores a query holding a negation near zero whatever else matches, and
         # excluded words never appear in a hit: rank and highlight without them.
@@ -772,19 +833,8 @@ class _PostgresBackend:
             *visible_params,
             *first_limit,
             *ranked_params,
-            PG_CONFIG,
-            f"StartSel={_MARK_START}, StopSel={_MARK_END}, HighlightAll=true",
-            PG_CONFIG,
-            f"StartSel={_MARK_START}, StopSel={_MARK_END}, "
-            f"MaxWords={SNIPPET_WORDS}, MinWords={SNIPPET_WORDS // 2}",
         ]
-        with connections[self.alias].cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        return [
-            Hit(_hit_article(self.alias, row[3:]), highlighted(row[1]), highlighted(row[2]), row[0])
-            for row in rows
-        ]
+        return sql, params
 
     def vocabulary(self, words):
         """{word: [(term, documents), …]}: for each folded word, the vocabulary's terms
@@ -955,6 +1005,17 @@ def search(raw_query, subject=None, using=None, copies=False):
     """
     text = clean_query(raw_query)
     return SearchResults(backend_for(using), parse_query(text), subject, text, copies)
+
+
+def ranked_ids(raw_query, articles, limit, using=None):
+    """Ids of the ``limit`` articles of the queryset ``articles`` (drafts included, if it
+    holds them; cross-posted copies each count) that best match ``raw_query`` in their
+    question, titles, keywords or answer, best first, ranked as search() ranks. One
+    query; no "Did you mean". An empty list when the query holds nothing searchable."""
+    clauses = parse_query(clean_query(raw_query))
+    if not clauses:
+        return []
+    return backend_for(using).ranked_ids(clauses, articles, limit)
 
 
 def refresh_vocabulary(using=None):

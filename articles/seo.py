@@ -49,6 +49,11 @@ def _author(name):
     return {"@type": "Person", "name": name}
 
 
+def page_title(question, subject_title):
+    """An article page's ``<title>``: its question, its subject, the site's name."""
+    return f"{question} | {subject_title} | {settings.SITE_NAME}"
+
+
 def article_head(article):
     """Head values for an article page: ``title``, ``description``, ``keywords``,
     ``canonical_url``, ``noindex`` (bool), ``open_graph`` and ``twitter`` (lists of
@@ -62,7 +67,7 @@ def article_head(article):
     subject = article.subject
     url = absolute(article.get_absolute_url())
     canonical_url = absolute(canonical_article(article).get_absolute_url())
-    title = f"{article.question} | {subject.title} | {settings.SITE_NAME}"
+    title = page_title(article.question, subject.title)
     description = article.seo_description
     published = article.date.isoformat()
     modified = (article.edited_at or article.updated or timezone.now()).isoformat()

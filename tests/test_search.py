@@ -698,3 +698,25 @@ def test_misspell_swaps_neighbours_or_drops_one_letter(word, seed):
     typo = misspell(word, random.Random(seed))
     assert typo != word and typo[0] == word[0]
     assert len(typo) == len(word) and sorted(typo) == sorted(word) or len(typo) == len(word) - 1
+
+
+def test_pages_of_a_long_result_list_show_every_hit_once(maths):
+    # More matches than PostgreSQL reranks (PG_RERANK), in pages that straddle that rank:
+    # each match appears on exactly one page, whatever the database.
+    total = search.PG_RERANK + 20
+    for n in range(total):
+        Article.objects.create(
+            subject=maths,
+            slug=f"zebra-{n}",
+            title="t",
+            question=f"Zebra question {n}?",
+            answer="zebra " * (n % 7 + 1),
+            date="2024-01-01",
+        )
+    results = search.search("zebra")
+    size = search.RESULTS_PER_PAGE
+    pages = [results[start : start + size] for start in range(0, total, size)]
+    shown = [hit.article.pk for page in pages for hit in page]
+    assert results.count() == total
+    assert len(shown) == len(set(shown)) == total
+    assert [len(page) for page in pages[:-1]] == [size] * (len(pages) - 1)

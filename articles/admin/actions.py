@@ -66,12 +66,14 @@ class ArticleActionsMixin:
             message += f" {unchanged} already were."
         self.message_user(request, message, messages.SUCCESS)
 
-    @admin.action(permissions=["change"], description="Publish now")
+    @admin.action(permissions=["publish"], description="Publish now")
     def publish(self, request, queryset):
         def change(article):
             if article.is_published:
                 return False
             article.status = Article.Status.PUBLISHED
+            if article.review == Article.Review.SUBMITTED:
+                article.review = Article.Review.APPROVED
             if not article.is_published:
                 article.publish_at = None  # scheduled for later: publish now instead
             return True
@@ -80,7 +82,7 @@ class ArticleActionsMixin:
         changed = self._save_each(request, queryset, change, ["Status", "Publish at"], "Published")
         self._report(request, changed, total, "published")
 
-    @admin.action(permissions=["change"], description="Unpublish (back to draft)")
+    @admin.action(permissions=["publish"], description="Unpublish (back to draft)")
     def unpublish(self, request, queryset):
         def change(article):
             if article.status == Article.Status.DRAFT:

@@ -9,14 +9,21 @@ import re
 
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
+from django.contrib.admin.views.main import ORDER_VAR
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.http import QueryDict
 from django.urls import path
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.html import format_html
 from reversion.admin import VersionAdmin
 
+from articles import search
+from articles.admin import previews
 from articles.admin.actions import ArticleActionsMixin
 from articles.admin.filters import (
     CrossPostedFilter,
     RelatedLinksFilter,
+    ReviewFilter,
     SeoDescriptionFilter,
     VisibilityFilter,
     visibility,
@@ -25,19 +32,21 @@ from articles.admin.forms import ArticleAdminForm
 from articles.admin.history import ArticleHistoryMixin
 from articles.admin.paginator import ArticleChangeList, EstimatedCountPaginator
 from articles.admin.related_links import RelatedLinkInline
+from articles.admin.review import ArticleReviewMixin
 from articles.admin.views import answer_preview
-from articles.models import RelatedLink, StaleVersion
+from articles.models import Article, RelatedLink, StaleVersion
 
 #: A public address pasted into the search box: /learn/<subject>/questions/<slug>, with or
 #: without the site's scheme and host.
 ADDRESS = re.compile(r"(?:https?://[^/]+)?/learn/(?P<subject>[-\w]+)/questions/(?P<slug>[-\w]+)/?")
 
 
-class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
+class ArticleAdmin(ArticleActionsMixin, ArticleReviewMixin, ArticleHistoryMixin, VersionAdmin):
     form = ArticleAdminForm
-    list_display = ("question", "subject", "date", "visibility", "no_index", "updated")
+    list_display = ("question", "subject", "date", "visibility", "no_index", "last_updated")
     list_filter = (
         VisibilityFilter,
+        ReviewFilter,
         ("subject", admin.RelatedFieldListFilter),
         "no_index",
         RelatedLinksFilter,
@@ -47,15 +56,18 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
     list_select_related = ("subject",)
     # Matches the article_newest index, so the first page is read in index order.
     ordering = ("-date", "-id")
-    search_fields = ("question", "=slug")
+    search_fields = ("question",)
     search_help_text = (
-        "Words of the question, an exact slug, a source id, or a page address "
-        "(/learn/<subject>/questions/<slug>)."
+        "Words of the question or the answer (best matches first), an exact slug, a "
+        "source id, or a page address (/learn/<subject>/questions/<slug>)."
     )
+    #: The full-text matches a search lists at most, best first.
+    SEARCH_LIMIT = 500
     autocomplete_fields = ("subject", "canonical")
     prepopulated_fields = {"slug": ("question",)}
     readonly_fields = (
         "visibility",
+        "search_result",
         "source_path",
         "source_hash",
         "renderer_version",
@@ -88,8 +100,6 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
                 "fields": (
                     "subject",
                     "question",
-                    "title",
-                    "article_title",
                     "slug",
                     "answer",
                     "base_version",
@@ -97,8 +107,26 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
             },
         ),
         (
+            "Titles",
+            {
+                "classes": ("collapse",),
+                "description": "The title (the browser tab and search results) and the "
+                "article title follow the question. Type another here to set one apart.",
+                "fields": ("title", "article_title"),
+            },
+        ),
+        (
             "SEO",
-            {"fields": ("seo_title", "seo_description", "seo_keywords", "no_index", "canonical")},
+            {
+                "fields": (
+                    "seo_title",
+                    "seo_description",
+                    "search_result",
+                    "seo_keywords",
+                    "no_index",
+                    "canonical",
+                )
+            },
         ),
         (
             "Publishing",
@@ -144,23 +172,87 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
             self.admin_site.admin_view(self.preview_view),
             name="articles_article_preview",
         )
-        return [preview, *super().get_urls()]
+        review = path(
+            "review/",
+            self.admin_site.admin_view(self.review_view),
+            name="articles_article_review",
+        )
+        return [preview, review, *super().get_urls()]
 
     def preview_view(self, request):
         return answer_preview(request, self)
+
+    class Media:
+        css = {"all": ("css/admin.css",)}
+        js = ("js/admin_serp.js",)
+
+    @admin.display(description="search result preview")
+    def search_result(self, article):
+        return previews.search_result(article)
+
+    def changelist_view(self, request, extra_context=None):
+        # The list needs the width: at 1280 px the navigation sidebar and the filters
+        # left the question about 100 px. The sidebar stays on every other page.
+        return super().changelist_view(
+            request, {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        )
+
+    @admin.display(description="updated", ordering="updated")
+    def last_updated(self, article):
+        """The day, with the exact time on hover: a whole date and time does not fit."""
+        updated = timezone.localtime(article.updated)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>',
+            updated.isoformat(),
+            formats.localize(updated),
+            formats.date_format(updated),
+        )
 
     @admin.display(description="visibility", ordering="status")
     def visibility(self, article):
         return visibility(article) if article.pk else "—"
 
+    def get_changeform_initial_data(self, request):
+        """A new article starts as a draft dated today, in the subject the list was
+        filtered on (the admin passes the list's filters along as _changelist_filters)."""
+        initial = super().get_changeform_initial_data(request)
+        initial.pop("_changelist_filters", None)
+        initial.setdefault("status", Article.Status.DRAFT)
+        initial.setdefault("date", timezone.localdate())
+        filters = QueryDict(request.GET.get("_changelist_filters", ""))
+        subject = filters.get("subject__id__exact", "")
+        if "subject" not in initial and subject.isdigit() and len(subject) <= 18:
+            initial["subject"] = subject
+        return initial
+
     def get_search_results(self, request, queryset, search_term):
-        address = ADDRESS.fullmatch(search_term.strip())
+        """A page address finds its article. Otherwise the full-text index (question,
+        titles, keywords and answer; articles.search) gives the SEARCH_LIMIT best matches,
+        best first, after an exact slug or source id and before questions that merely
+        hold the typed text (a word being typed in an autocomplete box, say). Costs one
+        query more than the list itself, whatever the number of matches."""
+        term = search_term.strip()
+        address = ADDRESS.fullmatch(term)
         if address:
             return queryset.filter(subject__slug=address["subject"], slug=address["slug"]), False
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
+        if not term:
+            return results, may_have_duplicates
+        ranked = search.ranked_ids(term, queryset, self.SEARCH_LIMIT, using=queryset.db)
+        exact = Q(slug=term)
         if term.isdigit() and len(term) <= 18:
-            results = results | queryset.filter(source_id=int(term))
+            exact |= Q(source_id=int(term))
+        results = results | queryset.filter(exact | Q(pk__in=ranked))
+        rank = Case(
+            When(exact, then=Value(0)),
+            *(When(pk=pk, then=Value(place)) for place, pk in enumerate(ranked, 1)),
+            default=Value(len(ranked) + 1),
+            output_field=IntegerField(),
+        )
+        results = results.annotate(search_rank=rank)
+        if ORDER_VAR not in request.GET:
+            # The changelist orders before it searches: best first, then its own order.
+            results = results.order_by("search_rank", *queryset.query.order_by)
         return results, may_have_duplicates
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -173,11 +265,15 @@ class ArticleAdmin(ArticleActionsMixin, ArticleHistoryMixin, VersionAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
+        if self.save_as_draft(request, obj, form, change):
+            return
+        self.apply_review_rules(request, obj, change)
         # The import compares edited_at with its own time to detect editors' changes.
         obj.edited_at = timezone.now()
-        if "subject" in form.changed_data:
+        if not change or "subject" in form.changed_data:
             obj.subject_name = obj.subject.title
         super().save_model(request, obj, form, change)
+        self.forget_draft(obj)  # the form showed the draft: it is saved now
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not RelatedLink:

@@ -2,9 +2,10 @@
 
 Every change to an article takes the next ``Article.version``; a form carries the version
 it was opened at. When they differ, the save is refused and the editor reads who made the
-newer change (an editor, from django-reversion's history, or an import, from
-``imported_at``), when, and which fields it changed. The editor's input stays in the form,
-which now carries the newer version: saving again is a decision made after reading.
+newer change (an editor, from django-reversion's history or a live article's draft, or
+an import, from ``imported_at``), when, and which fields it changed. The editor's input
+stays in the form, which now carries the newer version: saving again is a decision made
+after reading.
 """
 
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from django.utils.timezone import template_localtime
 from reversion.models import Version
 
 from articles.admin.history import BASELINE_COMMENT, COMPARED_FIELDS, value_as_text
-from articles.models import Article
+from articles.models import Article, ArticleDraft
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,15 @@ def find_conflict(article, opened, submitted=None):
         who, when = (user.get_username() if user else "someone"), latest.date_created
     else:
         who, when = "someone", article.updated
+    draft = (
+        ArticleDraft.objects.filter(article_id=article.pk, version=article.version)
+        .select_related("saved_by")
+        .first()
+    )
+    if draft is not None:
+        # The newest change is a draft of the live article (articles.admin.review).
+        name = draft.saved_by.get_username() if draft.saved_by else "someone"
+        who, when = f"{name} (a draft for review)", draft.saved_at
     before = next(
         (version.field_dict for version in history if version.field_dict.get("version") == opened),
         None,

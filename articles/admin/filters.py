@@ -46,6 +46,25 @@ class VisibilityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReviewFilter(admin.SimpleListFilter):
+    """Where articles stand in review (articles.admin.review)."""
+
+    title = "review"
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [
+            (Article.Review.SUBMITTED, "Waiting for review"),
+            (Article.Review.CHANGES, "Changes asked for"),
+            (Article.Review.APPROVED, "Published from review"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() in Article.Review.values:
+            return queryset.filter(review=self.value())
+        return queryset
+
+
 class RelatedLinksFilter(admin.SimpleListFilter):
     """Report: articles with a related link readers cannot follow."""
 

@@ -7,6 +7,7 @@ the ModelAdmins and Article.save().
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import slugify
 
 from articles.admin.conflicts import find_conflict
 from articles.admin.widgets import (
@@ -35,6 +36,10 @@ class TextAsWrittenField(forms.CharField):
 
 
 class ArticleAdminForm(forms.ModelForm):
+    #: Fields that hold the question unless an editor sets them apart (in the corpus all
+    #: three are equal in every file).
+    TITLES = ("title", "article_title")
+
     #: The article's version when the form was opened: a save over a newer one is refused.
     base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -51,14 +56,24 @@ class ArticleAdminForm(forms.ModelForm):
             "seo_title": CountedTextInput(SEO_TITLE_LIMIT, attrs={"class": "vTextField"}),
         }
         help_texts = {
-            "title": "Leave empty to use the question.",
+            "question": "Shown as the page's heading; also the title and article title "
+            "unless they are set apart under Titles.",
+            "title": "Follows the question; type another to set it apart.",
+            "article_title": "Follows the question; type another to set it apart.",
+            "slug": "The article's part of its address; follows the question until you "
+            "edit it (made from the question when left empty). Unique in its subject.",
             "status": "Drafts are visible to staff only, with a banner; readers get 404.",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "title" in self.fields:
-            self.fields["title"].required = False
+        for name in (*self.TITLES, "slug"):
+            if name in self.fields:
+                self.fields[name].required = False
+        if self.instance.pk is None and "status" not in self.fields:
+            # Someone who may not publish: the new article is a draft (the admin saves it
+            # so), and the read-only status says so.
+            self.instance.status = Article.Status.DRAFT
         self.fields["base_version"].initial = self.instance.version if self.instance.pk else None
         if "answer" in self.fields and self.instance.pk:
             editor = self.fields["answer"].widget
@@ -103,8 +118,13 @@ class ArticleAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if "title" in self.fields and not cleaned.get("title") and cleaned.get("question"):
-            cleaned["title"] = cleaned["question"]
+        question = cleaned.get("question")
+        if question:
+            for name in self.TITLES:
+                if name in self.fields and self._follows_question(name, cleaned.get(name)):
+                    cleaned[name] = question
+            if "slug" in self.fields and not cleaned.get("slug") and "slug" not in self.errors:
+                cleaned["slug"] = self._free_slug(question, cleaned.get("subject"))
         opened_at = cleaned.get("base_version")
         conflict = find_conflict(self.instance, opened_at, cleaned)
         if conflict is not None:
@@ -115,6 +135,36 @@ class ArticleAdminForm(forms.ModelForm):
             raise ValidationError(conflict.message(), code="stale")
         self.instance.base_version = opened_at
         return cleaned
+
+    def _follows_question(self, name, value):
+        """True when the title ``name`` should take the question: it is empty, or it was
+        equal to the question when the form was opened and the editor left it alone."""
+        if not value:
+            return True
+        opened_with = self.initial.get(name)
+        return name not in self.changed_data and opened_with == self.initial.get("question")
+
+    def _free_slug(self, question, subject):
+        """The question as a slug (what the admin's prepopulating script makes), with -2,
+        -3, ... appended when another article of ``subject`` holds it. One query."""
+        limit = Article._meta.get_field("slug").max_length
+        base = slugify(question)[: limit - 4].strip("-")
+        if not base:
+            raise ValidationError(
+                {"slug": "The question has no letters or digits to make a slug from; type one."}
+            )
+        if subject is None:
+            return base
+        taken = set(
+            Article.objects.filter(subject=subject, slug__startswith=base)
+            .exclude(pk=self.instance.pk)
+            .values_list("slug", flat=True)
+        )
+        return next(
+            slug
+            for slug in (base, *(f"{base}-{n}" for n in range(2, len(taken) + 3)))
+            if slug not in taken
+        )
 
 
 class RelatedLinkForm(forms.ModelForm):
@@ -138,6 +188,8 @@ class RelatedLinkForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "title" not in self.fields:
+            return  # shown read-only (a live article's link, to someone who may not publish)
         self.fields["title"].required = False
         self.fields["target"].label = "leads to"
         if self.instance.target_id is not None:
@@ -192,7 +244,8 @@ class RelatedLinkAdminForm(RelatedLinkForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["position"].required = True
+        if "position" in self.fields:
+            self.fields["position"].required = True
 
 
 class MoveToSubjectForm(forms.Form):

@@ -16,6 +16,8 @@ from articles import rendering
 SEO_DESCRIPTION_LIMIT = 160
 #: Title length shown in search results before it is cut (about 60 characters).
 SEO_TITLE_LIMIT = 60
+#: The phone preview's width: the CSS width of common phones (360-390 px).
+PHONE_WIDTH_PX = 375
 
 
 class AnswerEditor(forms.Textarea):
@@ -23,6 +25,8 @@ class AnswerEditor(forms.Textarea):
 
     The pane starts with the stored HTML (or the submitted text rendered, when the form
     comes back with errors); static/js/admin_preview.js keeps it up to date while typing.
+    A checkbox (no name: never submitted) narrows the pane to a phone's width, by CSS
+    alone.
     """
 
     class Media:
@@ -53,11 +57,15 @@ class AnswerEditor(forms.Textarea):
             '<div class="answer-editor">{}'
             '<section class="answer-editor__preview" aria-labelledby="{}_heading">'
             '<h3 id="{}_heading">Preview <span class="answer-editor__status" '
-            'aria-live="polite"></span></h3>'
+            'aria-live="polite"></span>'
+            '<label class="answer-editor__width"><input type="checkbox" id="{}_phone" '
+            'class="answer-editor__phone"> Phone width ({} px)</label></h3>'
             '<div class="answer answer-editor__pane" id="{}">{}</div></section></div>',
             textarea,
             pane_id,
             pane_id,
+            pane_id,
+            PHONE_WIDTH_PX,
             pane_id,
             mark_safe(html),  # sanitised by articles.rendering, like the stored answer_html
         )

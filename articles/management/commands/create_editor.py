@@ -1,4 +1,5 @@
-"""``manage.py create_editor USERNAME``: make a user an editor (staff, in the Editors group).
+"""``manage.py create_editor USERNAME [--publisher]``: make a user an editor (staff, in the
+Editors group), or with ``--publisher`` a publisher (in the Publishers group too).
 
 Creates the user when it does not exist, asking for a password unless ``--no-input``; an
 existing user keeps its password. It never grants superuser status.
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 GROUP_NAME = "Editors"
+PUBLISHERS = "Publishers"
 
 
 class Command(BaseCommand):
@@ -23,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("username")
         parser.add_argument("--email", default="", help="For a new user.")
         parser.add_argument(
+            "--publisher",
+            action="store_true",
+            help="Also in the Publishers group: may publish, unpublish and schedule.",
+        )
+        parser.add_argument(
             "--no-input",
             action="store_false",
             dest="interactive",
@@ -30,13 +37,14 @@ class Command(BaseCommand):
             "`manage.py changepassword USERNAME`.",
         )
 
-    def handle(self, username, email, interactive, **options):
-        try:
-            group = Group.objects.get(name=GROUP_NAME)
-        except Group.DoesNotExist:
+    def handle(self, username, email, interactive, publisher=False, **options):
+        names = [GROUP_NAME, PUBLISHERS] if publisher else [GROUP_NAME]
+        groups = list(Group.objects.filter(name__in=names))
+        if len(groups) != len(names):
+            missing = sorted(set(names) - {group.name for group in groups})
             raise CommandError(
-                "The Editors group is missing: run `manage.py migrate` first."
-            ) from None
+                f"The {' and '.join(missing)} group is missing: run `manage.py migrate` first."
+            )
         User = get_user_model()
         user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
         created = user is None
@@ -49,9 +57,10 @@ class Command(BaseCommand):
         user.is_staff = True
         with transaction.atomic():
             user.save()
-            user.groups.add(group)
+            user.groups.add(*groups)
         self.stdout.write(
-            f"{'Created' if created else 'Updated'} {username}: staff, in the Editors group."
+            f"{'Created' if created else 'Updated'} {username}: staff, in the "
+            f"{' and '.join(names)} group{'s' if len(names) > 1 else ''}."
         )
         if not user.has_usable_password():
             self.stdout.write(f"Set a password with: manage.py changepassword {username}")
