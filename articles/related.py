@@ -104,8 +104,9 @@ class _Vectors:
 
     def finding_words(self, pk):
         """The article's words candidates are found through: the FINDING_WORDS rarest
-        ones held by at most COMMON_WORD articles, rarest first (ties by the word)."""
-        rare = [w for w in self.vectors[pk] if self.documents.get(w, 1) <= COMMON_WORD]
+        ones held by at most COMMON_WORD articles and by another one than itself, rarest
+        first (ties by the word)."""
+        rare = [w for w in self.vectors[pk] if 1 < self.documents.get(w, 1) <= COMMON_WORD]
         rare.sort(key=lambda w: (self.documents.get(w, 1), w))
         return rare[:FINDING_WORDS]
 
