@@ -143,6 +143,15 @@ def _eligible(alias):
     return Article.objects.using(alias).published().one_per_article()
 
 
+def _eligible_among(alias, ids):
+    """The ids of ``ids`` that _eligible() holds."""
+    ids, found = sorted(ids), set()
+    for start in range(0, len(ids), WRITE_BATCH):
+        chunk = ids[start : start + WRITE_BATCH]
+        found.update(_eligible(alias).filter(pk__in=chunk).values_list("pk", flat=True))
+    return found
+
+
 def _groups(alias, ids=None):
     """{id: the id of its cross-posted group's canonical copy (its own when canonical)}."""
     rows = Article.objects.using(alias).order_by()
@@ -245,14 +254,15 @@ def compute_for(article_ids, using=None):
     if not own:
         return SuggestionReport()
     words = {w for _, q, t, k in own.values() for w in terms(q, t, k)}
-    vectors = _Vectors(_vocabulary(alias, words), _indexed_count(alias))
+    # Every article is indexed: the count of the index's rows compute_all works from.
+    vectors = _Vectors(_vocabulary(alias, words), Article.objects.using(alias).count())
     for pk, question, titles, keywords in own.values():
         vectors.add(pk, question, titles, keywords)
     found = {}
     for pk in own:
         finding = vectors.finding_words(pk)
         superset = set(_candidates_holding(alias, finding)) - {pk}
-        superset &= set(_eligible(alias).values_list("pk", flat=True))
+        superset = _eligible_among(alias, superset)
         texts = _index_text(alias, superset)
         vectors.documents.update(
             _vocabulary(alias, {w for _, q, t, k in texts for w in terms(q, t, k)})
@@ -272,17 +282,6 @@ def compute_for(article_ids, using=None):
         )[:CANDIDATES]
         found[pk] = vectors.best(pk, ranked)
     return _store(alias, found)
-
-
-def _indexed_count(alias):
-    table = (
-        "articles_search_fts"
-        if connections[alias].vendor == "sqlite"
-        else "articles_search_document"
-    )
-    with connections[alias].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {table}")
-        return cursor.fetchone()[0]
 
 
 def _store(alias, found):
