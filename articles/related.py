@@ -349,10 +349,13 @@ def related_questions(article, links):
     room = RELATED_SHOWN - len(shown)
     if room > 0:
         linked = {link.target_id for link in links if link.target_id is not None}
+        # Copies were left out when the suggestions were computed; a group changed since
+        # (a move, an editor's save) must not show the article twice either.
+        group = article.canonical_id or article.pk
         suggested = (
             Article.objects.published()
             .filter(suggested_for__article=article)
-            .exclude(Q(pk__in=linked) | Q(pk=article.pk))
+            .exclude(Q(pk__in=linked) | Q(pk=article.pk) | Q(pk=group) | Q(canonical=group))
             .select_related("subject")
             .only("slug", "question", "subject__slug")
             .order_by("suggested_for__rank")[:room]

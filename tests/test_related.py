@@ -363,3 +363,11 @@ def test_report_articles_whose_links_all_lead_nowhere(editor_client, site):
     listed = [a.slug for a in response.context["cl"].result_list]
     # light-to-chemical has a dangling link too, but also one that leads somewhere.
     assert listed == ["calvin-cycle"]
+
+
+def test_a_copy_made_after_the_suggestions_is_left_out_of_the_page(client, site):
+    article = by_slug("light-to-chemical")
+    first = suggested_slugs(article)[0]
+    # A move file later says the first suggestion is a copy of the article.
+    Article.objects.filter(slug=first).update(canonical=article)
+    assert not any(f"/questions/{first}" in item for item in related_items(client, PAGE))
