@@ -20,7 +20,7 @@ from django.db.models import Q
 
 from articles import search
 from articles.caching import bump_content_version
-from articles.models import Article, RelatedSuggestion, SearchTerm
+from articles.models import Article, RelatedSuggestion, SearchDocument, SearchTerm
 
 #: Suggestions stored per article: the page shows at most five related questions, and a
 #: few spare ones stand in for suggestions that are linked already or hidden since.
@@ -72,7 +72,7 @@ def terms(question, titles, keywords):
 
 def _fold(text):
     # search.fold decomposes every character; most of the corpus is ASCII, which only
-    # needs lower case (the same result, ten times faster).
+    # needs lower case (the same result, without the per-character work).
     return text.lower() if text.isascii() else search.fold(text)
 
 
@@ -163,12 +163,10 @@ def _groups(alias, ids=None):
 def _index_text(alias, ids=None):
     """(id, question, titles, keywords) of indexed articles (all, or ``ids``), read from
     the search index's own text."""
-    table = (
-        "articles_search_fts"
-        if connections[alias].vendor == "sqlite"
-        else "articles_search_document"
-    )
-    key = "rowid" if table == "articles_search_fts" else "article_id"
+    if connections[alias].vendor == "sqlite":
+        table, key = search.FTS_TABLE, "rowid"
+    else:
+        table, key = SearchDocument._meta.db_table, "article_id"
     sql = f"SELECT {key}, question, title, keywords FROM {table}"
     with connections[alias].cursor() as cursor:
         if ids is None:
@@ -201,7 +199,7 @@ def _candidates_holding(alias, words):
             )
         else:
             cursor.execute(
-                "SELECT article_id FROM articles_search_document "
+                f"SELECT article_id FROM {SearchDocument._meta.db_table} "
                 "WHERE document @@ to_tsquery(%s::regconfig, %s)",
                 [search.PG_CONFIG, " | ".join(f"'{w}'" for w in words)],
             )
