@@ -1,5 +1,6 @@
 """What follows a change of content, in one place: the 301 left by a move, the canonical
-copy of a cross-posted group, the search index entry and the page cache.
+copy of a cross-posted group, the search index entry, the suggested related questions and
+the page cache.
 
 Single-row writes reach it through model signals: the admin's forms and inlines, bulk
 actions (they save each article), reverts (they save through the model) and the shell all
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 
-from articles import canonical, redirects, search
+from articles import canonical, redirects, related, search
 from articles.addresses import article_path, subject_feed_path, subject_path
 from articles.caching import bump_content_version
 from articles.models import Article, Redirect, RelatedLink, Subject
@@ -82,6 +83,7 @@ def article_saved(article, before, update_fields=None):
     canonical.update_canonical(source_ids=source_ids, article_ids=[article.pk])
     if update_fields is None or search.INDEXED_FIELDS & set(update_fields):
         search.index_articles([article])
+        related.compute_for([article.pk])
     bump_content_version()
 
 
@@ -125,12 +127,17 @@ def articles_imported(articles):
 
 def import_finished(content_changed):
     """After an import wrote all its batches: copies of cross-posted articles may have
-    arrived, changed or gone, so every group's canonical copy is rechosen; cached pages
-    are invalidated and the search vocabulary refreshed when ``content_changed``."""
+    arrived, changed or gone, so every group's canonical copy is rechosen; when
+    ``content_changed``, the search vocabulary is refreshed, every article's suggested
+    related questions computed again (from both) and cached pages invalidated. Returns
+    the suggestions' SuggestionReport, or None."""
     canonical.update_canonical()
+    report = None
     if content_changed:
         search.refresh_vocabulary()
+        report = related.compute_all()
         bump_content_version()
+    return report
 
 
 def content_changed():

@@ -154,6 +154,13 @@ class Article(models.Model):
         editable=False,
         help_text="Last change made by an editor (not by an import).",
     )
+    answer_edited_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Last time an editor changed the answer (not an import, not other fields); "
+        "after the posting date, the page says “Updated on” that day.",
+    )
     source_hash = models.CharField(
         max_length=64,
         blank=True,
@@ -227,10 +234,12 @@ class Article(models.Model):
         the version it was opened at), else the version this instance was loaded at.
         """
         self.edited_at = timezone.now()
+        if self._answer_changed():
+            self.answer_edited_at = self.edited_at
         # An editor's change: the file's hash no longer describes the row, so the next
         # import reads the file and reports it as a conflict instead of "unchanged".
         self.source_hash = ""
-        extra = {"edited_at", "version", "source_hash"}
+        extra = {"edited_at", "answer_edited_at", "version", "source_hash"}
         if self.renderer_version != rendering.RENDERER_VERSION or self.answer != getattr(
             self, "_rendered_answer", None
         ):
@@ -267,6 +276,22 @@ class Article(models.Model):
         self.version = stored + 1
         self._loaded_version = self.version
         self.base_version = None
+
+    def _answer_changed(self):
+        """True when this save changes the answer of a stored article: the answer differs
+        from the one loaded (a new article, or one loaded without its answer, is not)."""
+        if self._state.adding or "_rendered_answer" not in self.__dict__:
+            return False
+        return self.answer != self._rendered_answer
+
+    @property
+    def updated_on(self):
+        """The day an editor last changed the answer, when that is after the posting date
+        (``date``); else None. Shown as “Updated on” on the page."""
+        if self.answer_edited_at is None:
+            return None
+        day = timezone.localdate(self.answer_edited_at)
+        return day if day > self.date else None
 
     @property
     def is_published(self):
@@ -521,3 +546,36 @@ class ArticleDraft(models.Model):
 
     def __str__(self):
         return f"Draft of {self.article_id} at version {self.version}"
+
+
+class RelatedSuggestion(models.Model):
+    """A question similar to an article, found in the search index (question and keywords)
+    and stored by articles.related at import and save time: the article page fills its
+    related questions up to five with these, best first, when its own links lead to fewer.
+
+    Never the article itself or a cross-posted copy of it; only articles readers could see
+    when it was computed (pages check again).
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="suggestions")
+    suggested = models.ForeignKey(
+        Article,
+        on_delete=models.CASCADE,
+        related_name="suggested_for",
+        help_text="The similar article.",
+    )
+    rank = models.PositiveSmallIntegerField(help_text="1 for the most similar.")
+    score = models.FloatField(
+        help_text="Cosine similarity of the two questions and keywords, 0 to 1."
+    )
+
+    class Meta:
+        ordering = ["article", "rank"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "rank"], name="related_suggestion_unique_rank"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.rank}. {self.suggested_id} for {self.article_id}"

@@ -17,6 +17,9 @@ _BLOCK_TAG = re.compile(
     r"</?(?:p|div|li|ul|ol|h[1-6]|pre|blockquote|table|thead|tbody|tr|hr|br)\b[^>]*>", re.I
 )
 _TAG = re.compile(r"<[^>]*>")
+# The renderer's table of contents (answers never hold a nav of their own: the sanitiser
+# drops it).
+_CONTENTS = re.compile(r'<nav class="toc"[^>]*>.*?</nav>\n?', re.S)
 # The renderer's MathML never nests <math> elements.
 _MATH = re.compile(r"<math\b[^>]*>.*?</math>", re.S | re.I)
 
@@ -123,6 +126,8 @@ def formula_text(mathml):
 
 
 def _formulas_as_text(answer_html):
+    # The table of contents repeats the headings: it is navigation, not text.
+    answer_html = _CONTENTS.sub("", answer_html)
     return _MATH.sub(lambda m: html.escape(formula_text(m[0]), quote=False), answer_html)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from articles import canonical
+from articles import canonical, related
 from articles.addresses import article_path, subject_feed_path, subject_path
 from articles.models import Article, Redirect, Subject
 
@@ -103,6 +103,7 @@ class MovedReport:
     to_subject_page: int = 0
     editor_rows_repointed: int = 0
     canonical: object = None  # the CanonicalReport of the recomputation that followed
+    suggestions: object = None  # articles.related's SuggestionReport, when groups changed
 
     def summary(self):
         text = (
@@ -119,6 +120,8 @@ class MovedReport:
                 f"; canonical copies: {self.canonical.groups} cross-posted groups, "
                 f"{self.canonical.changed} articles changed"
             )
+        if self.suggestions is not None:
+            text += f"; suggested related questions changed for {self.suggestions.changed}"
         return text
 
 
@@ -320,4 +323,7 @@ def import_moved(moves):
         report.loaded = len(rows)
         report.editor_rows_repointed = len(repointed) + len(dropped)
         report.canonical = canonical.update_canonical()
+        if report.canonical.changed:
+            # New groups of copies: no article may be suggested to a copy of itself.
+            report.suggestions = related.compute_all()
     return report

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.generic import DetailView, ListView
 
-from articles import search, seo
+from articles import related, search, seo
 from articles.models import Article, Subject
 
 ARTICLES_PER_PAGE = 20
@@ -130,12 +130,13 @@ class ArticleDetailView(DetailView):
         # An article readers cannot see yet, shown to staff: the page says so.
         context["staff_preview"] = not self.readers_see_it
         context["head"] = seo.article_head(self.object)
-        context["related_links"] = list(
+        links = list(
             self.object.related_links.select_related("target__subject").only(
                 "position",
                 "title",
                 "url",
                 "article_id",
+                "target_id",
                 "target__slug",
                 "target__question",
                 "target__status",
@@ -143,6 +144,8 @@ class ArticleDetailView(DetailView):
                 "target__subject__slug",
             )
         )
+        # Its own links readers can follow, filled up to five with the stored suggestions.
+        context["related_questions"] = related.related_questions(self.object, links)
         return context
 
 

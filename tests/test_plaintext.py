@@ -66,3 +66,10 @@ def test_the_corpus_chain_rule_example_reads_as_written():
     text = plain_text(render_markdown(decode_answer(record.answer_raw)).html)
     assert "(4x − 3)^5" in text
     assert "( 4 x − 3 ) 5" not in text
+
+
+def test_the_table_of_contents_is_not_text():
+    html = render_markdown("### One\n\nAlpha.\n\n### Two\n\nBeta.\n\n### Three\n\nGamma.").html
+    assert "<nav" in html
+    assert plain_text(html) == "One Alpha. Two Beta. Three Gamma."
+    assert readable_text(html) == "One\nAlpha.\nTwo\nBeta.\nThree\nGamma."

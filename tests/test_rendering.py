@@ -771,3 +771,43 @@ def test_sampled_corpus_renders_without_visible_math():
 def test_an_answers_top_heading_becomes_h2_under_the_page_h1(raw, levels):
     html = render_answer(raw).html
     assert re.findall(r"<(h[1-6])\b", html) == levels
+
+
+# Table of contents -------------------------------------------------------------------
+
+THREE_SECTIONS = r"Intro.\n\n### Step 1: Set up\n\nA.\n\n### Step 2: Solve $x^2 = 4$\n\nB.\n\n#### A detail\n\nC."
+
+
+def test_an_answer_with_three_headings_gets_a_table_of_contents_before_it():
+    html = render_answer(THREE_SECTIONS).html
+    assert html.startswith('<nav class="toc" aria-label="Contents">')
+    nav = html[: html.index("</nav>")]
+    links = re.findall(r'<li class="toc__level-(\d)"><a href="#([^"]+)">(.*?)</a></li>', nav)
+    assert links == [
+        ("1", "step-1-set-up", "Step 1: Set up"),
+        ("1", "step-2-solve", "Step 2: Solve x^2 = 4"),
+        ("2", "a-detail", "A detail"),
+    ]
+    # Every link leads to a heading of the answer.
+    body = html[html.index("</nav>") :]
+    for _, anchor, _ in links:
+        assert f'id="{anchor}"' in body
+
+
+def test_an_answer_with_fewer_than_three_headings_gets_no_table_of_contents():
+    html = render_answer(r"### One\n\nA.\n\n### Two\n\nB.").html
+    assert "<nav" not in html
+
+
+def test_the_table_of_contents_is_the_same_on_every_render():
+    assert render_answer(THREE_SECTIONS).html == render_answer(THREE_SECTIONS).html
+
+
+def test_a_heading_never_takes_an_id_the_page_uses():
+    html = render_answer(r"### Answer\n\nA.\n\n### Content\n\nB.").html
+    assert re.findall(r'<h2 id="([^"]+)"', html) == ["answer_1", "content_1"]
+
+
+def test_answer_html_cannot_smuggle_a_table_of_contents():
+    html = render_answer(r'<nav class="toc"><a href="#x">fake</a></nav>\n\nText.').html
+    assert "<nav" not in html

@@ -167,7 +167,8 @@ def test_article_page_costs_the_same_queries_as_a_copy_or_canonical(client, samp
     for path in (CHAIN_RULE, copy.get_absolute_url()):
         with CaptureQueriesContext(connection) as queries:
             assert client.get(path).status_code == 200
-        assert len(queries) == 2, path
+        # The article, its related links and its suggested related questions.
+        assert len(queries) == 3, path
 
 
 def test_subject_page_has_canonical_and_next_on_page_one(client, sample_site):

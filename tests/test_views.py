@@ -192,7 +192,8 @@ def test_drafts_are_not_served(client, sample_site):
     [
         ("/learn", 1),
         ("/learn/mathematics", 3),
-        (CHAIN_RULE, 2),
+        # The article, its links, and its suggestions (it has fewer than five links).
+        (CHAIN_RULE, 3),
     ],
 )
 def test_each_page_costs_a_fixed_number_of_queries(client, sample_site, path, expected):
@@ -313,3 +314,73 @@ def test_a_filtered_subject_page_costs_a_fixed_number_of_queries(client, sample_
     response, many = count_queries(client, "/learn/mathematics?q=chain")
     assert len(response.context["articles"]) == 20
     assert few == many
+
+
+# A long answer's table of contents; "Updated on" -------------------------------------
+
+LONG_ANSWER = r"Intro.\n\n### First part\n\nA.\n\n### Second part\n\nB.\n\n### Third part\n\nC."
+
+
+def test_a_long_answer_gets_its_table_of_contents_from_render_articles(client, write_article):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from articles.importing import import_paths
+
+    path = write_article(slug="a-long-answer", answer=LONG_ANSWER)
+    import_paths([path], workers=1)
+    # As a renderer without tables of contents stored it.
+    Article.objects.filter(slug="a-long-answer").update(
+        answer_html='<p>Intro.</p>\n<h2 id="first-part">First part</h2>', renderer_version=5
+    )
+    call_command("render_articles", workers=1, stdout=StringIO())
+    html = client.get("/learn/mathematics/questions/a-long-answer").content.decode()
+    answer = html[html.index('id="answer"') :]
+    nav = answer[answer.index("<nav") : answer.index("</nav>")]
+    assert re.findall(r'<a href="#([^"]+)">', nav) == ["first-part", "second-part", "third-part"]
+    assert answer.index("</nav>") < answer.index("<p>Intro.</p>")
+    for anchor in ("first-part", "second-part", "third-part"):
+        assert f'<h2 id="{anchor}">' in answer
+
+
+def updated_on(client, path=CHAIN_RULE):
+    match = re.search(
+        r"Updated on <time datetime=\"([\d-]+)\">([^<]+)</time>", client.get(path).content.decode()
+    )
+    return match.groups() if match else None
+
+
+def test_updated_on_shows_when_an_editor_changed_the_answer(client, sample_site):
+    assert updated_on(client) is None
+    article = Article.objects.get(slug=CHAIN_RULE.rsplit("/", 1)[1])
+    article.answer += "\n\nOne more line."
+    article.save()
+    today = timezone.localdate()
+    assert updated_on(client) == (today.isoformat(), today.strftime("%b %d, %Y"))
+    assert "Posted on Nov 29, 2024" in text_of(client.get(CHAIN_RULE))
+
+
+def test_updated_on_is_not_shown_for_a_change_to_other_fields(client, sample_site):
+    article = Article.objects.get(slug=CHAIN_RULE.rsplit("/", 1)[1])
+    article.seo_title = "Another title"
+    article.save()
+    assert updated_on(client) is None
+
+
+def test_updated_on_is_not_shown_for_an_edit_on_the_posting_day(client, sample_site):
+    article = Article.objects.get(slug=CHAIN_RULE.rsplit("/", 1)[1])
+    article.date = timezone.localdate()
+    article.answer += "\n\nOne more line."
+    article.save()
+    assert updated_on(client) is None
+
+
+def test_a_reimport_of_identical_content_changes_no_updated_on(client, sample_site):
+    from articles.importing import import_paths
+    from tests.conftest import FIXTURES
+
+    report = import_paths([FIXTURES / "learn"], workers=1)
+    assert report.unchanged == report.files
+    assert updated_on(client) is None
+    assert not Article.objects.exclude(answer_edited_at=None).exists()

@@ -28,7 +28,7 @@ from articles.admin.filters import (
     VisibilityFilter,
     visibility,
 )
-from articles.admin.forms import ArticleAdminForm
+from articles.admin.forms import PIN_SUGGESTION, ArticleAdminForm
 from articles.admin.history import ArticleHistoryMixin
 from articles.admin.paginator import ArticleChangeList, EstimatedCountPaginator
 from articles.admin.related_links import RelatedLinkInline
@@ -73,6 +73,7 @@ class ArticleAdmin(ArticleActionsMixin, ArticleReviewMixin, ArticleHistoryMixin,
         "renderer_version",
         "imported_at",
         "edited_at",
+        "answer_edited_at",
         "created",
         "updated",
     )
@@ -159,6 +160,7 @@ class ArticleAdmin(ArticleActionsMixin, ArticleReviewMixin, ArticleHistoryMixin,
                     "renderer_version",
                     "imported_at",
                     "edited_at",
+                    "answer_edited_at",
                     "created",
                     "updated",
                 ),
@@ -291,6 +293,27 @@ class ArticleAdmin(ArticleActionsMixin, ArticleReviewMixin, ArticleHistoryMixin,
         for link in sorted(links, key=lambda link: link in moving):
             link.save()
         formset.save_m2m()
+        pin = formset.pin
+        if pin is not None:
+            if pin.replaces is not None:
+                RelatedLink.objects.filter(pk=pin.replaces.pk).delete()
+            target = pin.target
+            RelatedLink.objects.create(
+                article=form.instance,
+                position=pin.position,
+                target=target,
+                title=target.question,
+                url=target.get_absolute_url(),
+                subject_name=target.subject.title,
+                source_id=target.source_id,
+            )
+
+    def response_change(self, request, obj):
+        if request.POST.get(PIN_SUGGESTION):
+            # Pinning saves the form and stays on it, like "Save and continue editing".
+            request.POST = request.POST.copy()
+            request.POST["_continue"] = "1"
+        return super().response_change(request, obj)
 
     def get_changelist(self, request, **kwargs):
         return ArticleChangeList

@@ -66,7 +66,8 @@ class ReviewFilter(admin.SimpleListFilter):
 
 
 class RelatedLinksFilter(admin.SimpleListFilter):
-    """Report: articles with a related link readers cannot follow."""
+    """Report: articles with a related link readers cannot follow, or with no link that
+    leads anywhere at all (their page shows suggested related questions instead)."""
 
     title = "related links"
     parameter_name = "related_links"
@@ -75,6 +76,7 @@ class RelatedLinksFilter(admin.SimpleListFilter):
         return [
             ("missing", "Link to a missing article"),
             ("hidden", "Link to a draft or scheduled article"),
+            ("all_missing", "Every link to a missing article"),
         ]
 
     def queryset(self, request, queryset):
@@ -87,6 +89,13 @@ class RelatedLinksFilter(admin.SimpleListFilter):
             hidden = Article.objects.unpublished()
             links = RelatedLink.objects.filter(target__in=hidden.values("pk"))
             return queryset.filter(pk__in=links.values("article_id"))
+        if self.value() == "all_missing":
+            # Articles whose links (the file's, and any added since) all lead nowhere: a
+            # dangling link, and no link that leads to an article (a probe per article
+            # found, through the (article, position) index).
+            links = RelatedLink.objects.filter(target__isnull=True)
+            leading = RelatedLink.objects.filter(article=OuterRef("pk"), target__isnull=False)
+            return queryset.filter(pk__in=links.values("article_id")).exclude(Exists(leading))
         return queryset
 
 

@@ -5,6 +5,9 @@ Forms validate and shape what editors submit; saving, history and redirects are 
 the ModelAdmins and Article.save().
 """
 
+from dataclasses import dataclass
+from functools import cached_property
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
@@ -218,7 +221,45 @@ class RelatedLinkForm(forms.ModelForm):
         return cleaned
 
 
+#: The name of the inline's "Pin" buttons: the value is the suggested article's id.
+PIN_SUGGESTION = "pin_suggestion"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A suggestion to make a related link on save: ``target`` at ``position``, in place of
+    the link ``replaces`` (one that leads nowhere readers can go) when no place was free."""
+
+    target: Article
+    position: int
+    replaces: RelatedLink | None = None
+
+
 class RelatedLinkFormSet(forms.BaseInlineFormSet):
+    """The article's related links; also pins a suggested related question when the
+    editor pressed its "Pin" button (the whole article form is saved with it, so the
+    version it was opened at is checked as for any save)."""
+
+    #: The Pin to save, set by clean(); None when no suggestion was pinned.
+    pin = None
+
+    @cached_property
+    def suggestions(self):
+        """The article's stored suggestions readers may see, not linked already, best first
+        (articles.related): shown under the links, each with a "Pin" button."""
+        article = self.instance
+        if article.pk is None:
+            return []
+        linked = article.related_links.exclude(target=None).values("target_id")
+        return list(
+            Article.objects.published()
+            .filter(suggested_for__article=article)
+            .exclude(pk__in=linked)
+            .select_related("subject")
+            .only("slug", "question", "subject__slug", "subject__title")
+            .order_by("suggested_for__rank")
+        )
+
     def clean(self):
         # Give links without a position the free places in order, before the formset's
         # own check that positions are unique.
@@ -237,6 +278,32 @@ class RelatedLinkFormSet(forms.BaseInlineFormSet):
                     raise ValidationError("An article has at most five related links.")
                 form.cleaned_data["position"] = form.instance.position = position
         super().clean()
+        if self.data.get(PIN_SUGGESTION):
+            self.pin = self._pin(self.data[PIN_SUGGESTION], kept)
+
+    def _pin(self, value, kept):
+        """The Pin for the suggested article with id ``value``, given the links ``kept``.
+        Raises ValidationError when it cannot be made."""
+        target = None
+        if str(value).isdigit():
+            target = Article.objects.select_related("subject").filter(pk=int(value)).first()
+        if target is None or target.pk == self.instance.pk:
+            raise ValidationError("The suggested question to pin no longer exists.")
+        if any(form.cleaned_data.get("target") == target for form in kept):
+            raise ValidationError(f"“{target.question}” is a related question already.")
+        taken = {form.cleaned_data.get("position") for form in kept}
+        free = sorted(set(range(1, 6)) - taken)
+        if free:
+            return Pin(target, free[0])
+        # No free place: the pinned question takes the place of the first link readers
+        # cannot follow (its article is missing, a draft or scheduled).
+        for form in sorted(kept, key=lambda form: form.cleaned_data.get("position") or 6):
+            linked = form.cleaned_data.get("target")
+            if form.instance.pk and (linked is None or not linked.is_published):
+                return Pin(target, form.cleaned_data["position"], form.instance)
+        raise ValidationError(
+            "An article has at most five related links: remove one to pin a suggestion."
+        )
 
 
 class RelatedLinkAdminForm(RelatedLinkForm):

@@ -33,6 +33,8 @@ class RelatedLinkInline(admin.TabularInline):
     ordering = ("position",)
     verbose_name = "related question"
     verbose_name_plural = "related questions (at most five, in order)"
+    # The stock table, then the suggested related questions with their "Pin" buttons.
+    template = "admin/articles/relatedlink_inline.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("target__subject")

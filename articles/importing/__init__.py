@@ -66,6 +66,9 @@ class ImportReport:
     articles: list = field(default_factory=list)
     dangling_links: int = 0
     resolved_links: int = 0
+    #: Articles whose suggested related questions changed, and the seconds it took.
+    suggestions_changed: int = 0
+    suggestions_elapsed: float = 0.0
     elapsed: float = 0.0
     dry_run: bool = False
 
@@ -85,7 +88,13 @@ class ImportReport:
         )
         if self.pruned:
             text += f", {self.pruned} pruned"
-        text += f"; {self.dangling_links} dangling related links; {self.elapsed:.1f} s"
+        text += f"; {self.dangling_links} dangling related links"
+        if self.suggestions_changed:
+            text += (
+                f"; suggested related questions changed for {self.suggestions_changed} "
+                f"articles ({self.suggestions_elapsed:.1f} s)"
+            )
+        text += f"; {self.elapsed:.1f} s"
         if self.dry_run:
             text = "Dry run, nothing written. Would have: " + text
         return text
@@ -190,9 +199,12 @@ def import_paths(
         writer.finish()
         if prune_mode:
             report.pruned = prune(roots, {f.source_path for f in files}, prune_mode)
-        changes.import_finished(
+        suggestions = changes.import_finished(
             content_changed=bool(report.changed or report.resolved_links) and not dry_run
         )
+        if suggestions is not None:
+            report.suggestions_changed = suggestions.changed
+            report.suggestions_elapsed = suggestions.elapsed
     report.elapsed = time.perf_counter() - started
     return report
 

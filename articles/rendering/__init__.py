@@ -11,6 +11,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from articles.plaintext import plain_text
 from articles.rendering import markdown, placeholders, sanitise
 from articles.rendering.math import FormulaError, latex_to_mathml
 from articles.rendering.nesting import MAX_NESTING_DEPTH, nesting_depth
@@ -27,7 +28,12 @@ logger = logging.getLogger(__name__)
 
 # Bump whenever the HTML for the same source can change; stored next to the HTML so a
 # re-render job can find stale rows.
-RENDERER_VERSION = 6
+RENDERER_VERSION = 7
+
+#: An answer with this many headings or more gets a table of contents: a nav of links to
+#: its headings, before its first block.
+TOC_MIN_HEADINGS = 3
+_HEADING = re.compile(r'<h([2-6]) id="([^"]*)">(.*?)</h\1>', re.S)
 
 # Half of a UTF-16 pair, alone: a str can hold one (a form, a JSON escape) but no UTF-8
 # encoder writes it, so it becomes U+FFFD before anything else.
@@ -90,4 +96,24 @@ def _render(source: str) -> RenderResult:
         return rendered[index]
 
     body = placeholders.substitute(safe, formulas, formula_html)
-    return RenderResult(html=body, formulas=counts[0], fallbacks=counts[1])
+    return RenderResult(html=_with_contents(body), formulas=counts[0], fallbacks=counts[1])
+
+
+def _with_contents(body: str) -> str:
+    """``body`` with a table of contents before it when it holds TOC_MIN_HEADINGS
+    headings or more: ``<nav class="toc">`` with one link per heading, in order, to the id
+    markdown.py gave it (from its text, so a link stays valid across re-renders), its text
+    plain (formulas as linear text) and its depth below the top heading as a class."""
+    headings = _HEADING.findall(body)
+    if len(headings) < TOC_MIN_HEADINGS:
+        return body
+    top = min(int(level) for level, _, _ in headings)
+    items = "".join(
+        f'<li class="toc__level-{int(level) - top + 1}"><a href="#{anchor}">'
+        f"{html.escape(plain_text(inner), quote=False)}</a></li>"
+        for level, anchor, inner in headings
+    )
+    return (
+        f'<nav class="toc" aria-label="Contents"><p class="toc__title">Contents</p>'
+        f"<ol>{items}</ol></nav>\n{body}"
+    )

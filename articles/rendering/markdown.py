@@ -123,18 +123,25 @@ def slugify(text: str) -> str:
     return re.sub(r"[-\s]+", "-", text)
 
 
+#: Ids the article page gives its own elements: a heading never takes one (a heading
+#: "Answer" gets `answer_1`).
+PAGE_IDS = frozenset({"answer", "content", "related-heading", "site-search-q"})
+
+
 def _headings(markup: str) -> str:
     """Answers sit under the page's h1 (the question), so their top heading becomes h2.
 
     7,152 corpus answers start at `###` and a few at `#`: shown as written, the page would
     jump from h1 to h3 (screen readers and search engines read the outline) or hold two
     h1s. Relative levels are kept; nothing goes deeper than h6. Each heading gets an id
-    from its text, unique in the answer (a repeated one gets `_1`, `_2`, ...)."""
+    from its text, unique in the page (a repeated one, or one the page uses, gets `_1`,
+    `_2`, ...): the same text always gives the same id, so links to a part of an answer
+    and the table of contents keep working across re-renders."""
     levels = [int(level) for level in re.findall(r"<h([1-6])>", markup)]
     if not levels:
         return markup
     shift = 2 - min(levels)
-    used: set[str] = set()
+    used: set[str] = set(PAGE_IDS)
 
     def heading(m: re.Match) -> str:
         level = min(6, int(m.group(1)) + shift)

@@ -1,13 +1,14 @@
 """Rebuild the full-text search index from the articles table, for operators.
 
 Saves, imports and deletes keep the index in step by themselves; this repairs it after
-changes made behind Django's back (raw SQL, ``QuerySet.update`` of text fields, a restore).
+changes made behind Django's back (raw SQL, ``QuerySet.update`` of text fields, a restore),
+and computes every article's suggested related questions again from it.
 """
 
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from articles import search
+from articles import related, search
 from articles.models import Article
 
 
@@ -43,5 +44,11 @@ class Command(BaseCommand):
         # One transaction: searches keep seeing the old index until the new one is whole.
         with transaction.atomic(using=database):
             total = search.rebuild(batch_size=batch_size, using=database, progress=progress)
+        suggestions = related.compute_all(using=database)
         if verbosity >= 1:
-            self.stdout.write(self.style.SUCCESS(f"Indexed {total} articles ({backend})."))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Indexed {total} articles ({backend}); suggested related questions "
+                    f"changed for {suggestions.changed} of them ({suggestions.elapsed:.1f} s)."
+                )
+            )
