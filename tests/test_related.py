@@ -234,8 +234,10 @@ def test_a_reimport_of_unchanged_files_leaves_suggestions_alone(write_article, s
 
 @pytest.fixture
 def editor_client(client, db):
+    """An editor who may publish: the related links of a published article are changed
+    by publishers only (test_an_editor_who_may_not_publish_cannot_pin_on_a_live_article)."""
     user = User.objects.create_user("edna", password="pw-for-tests", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editors"))
+    user.groups.add(Group.objects.get(name="Publishers"))
     client.force_login(user)
     return client
 
@@ -317,6 +319,23 @@ def test_pinning_over_a_newer_version_is_refused_and_nothing_is_saved(editor_cli
     assert "since you opened it" in response.content.decode()
     assert not RelatedLink.objects.filter(article=article, target=target).exists()
     assert by_slug("light-to-chemical").seo_title == "Changed meanwhile"
+
+
+def test_an_editor_who_may_not_publish_cannot_pin_on_a_live_article(client, site):
+    user = User.objects.create_user("ed", password="pw-for-tests", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(user)
+    article = by_slug("light-to-chemical")
+    target = by_slug(suggested_slugs(article)[0])
+    page, data = change_form_data(client, article)
+    assert 'name="pin_suggestion"' not in page.content.decode()
+    response = client.post(
+        reverse("admin:articles_article_change", args=[article.pk]),
+        {**data, "pin_suggestion": target.pk},
+    )
+    assert response.status_code == 200
+    assert "Only publishers change the related links" in response.content.decode()
+    assert not RelatedLink.objects.filter(article=article, target=target).exists()
 
 
 def test_pinning_with_no_free_place_takes_the_place_of_a_dangling_link(editor_client, site):

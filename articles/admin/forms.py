@@ -242,6 +242,9 @@ class RelatedLinkFormSet(forms.BaseInlineFormSet):
 
     #: The Pin to save, set by clean(); None when no suggestion was pinned.
     pin = None
+    #: False where the person may not change these links (a live article, for someone
+    #: who may not publish): the inline is read-only there and pinning is refused.
+    can_pin = True
 
     @cached_property
     def suggestions(self):
@@ -279,6 +282,11 @@ class RelatedLinkFormSet(forms.BaseInlineFormSet):
                 form.cleaned_data["position"] = form.instance.position = position
         super().clean()
         if self.data.get(PIN_SUGGESTION):
+            if not self.can_pin:
+                raise ValidationError(
+                    "Only publishers change the related links of a published article: "
+                    "ask one to pin this suggestion."
+                )
             self.pin = self._pin(self.data[PIN_SUGGESTION], kept)
 
     def _pin(self, value, kept):

@@ -64,7 +64,9 @@ class RelatedLinkInline(admin.TabularInline):
     def get_formset(self, request, obj=None, **kwargs):
         # At most five; a read-only inline (max_num 0 then) has nothing to validate.
         kwargs["validate_max"] = self.has_add_permission(request, obj)
-        return super().get_formset(request, obj, **kwargs)
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.can_pin = not self._live_for_non_publisher(request, obj)
+        return formset
 
     @admin.display(description="status")
     def link_status(self, link):
