@@ -131,14 +131,18 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": os.environ.get("FILE_CACHE_DIR", str(BASE_DIR / "var" / "cache")),
-            "OPTIONS": {"MAX_ENTRIES": 20_000},
+            # Pages, plus about one tag per page; see the README's cache section.
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("FILE_CACHE_MAX_ENTRIES", "100000"))},
         }
     }
 
-#: How long a rendered page stays in the cache (seconds). Any content change makes cached
-#: pages stale at once, in every process (articles.caching); this bounds how late a
-#: scheduled article shows.
-PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
+#: How long a rendered page stays in the cache (seconds; default a week). A change makes
+#: the pages that show it stale at once, in every process (articles.caching), so this only
+#: bounds how long pages nobody asks for take room.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", str(7 * 24 * 3600)))
+#: How often (seconds) the page cache reads the publication schedule from the database
+#: again, besides when a scheduled article is due (articles.changes.publish_due).
+PAGE_SCHEDULE_CHECK_SECONDS = int(os.environ.get("PAGE_SCHEDULE_CHECK_SECONDS", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
