@@ -7,12 +7,14 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from articles.caching import invalidate_everything
 from articles.importing import import_paths
 from articles.models import Article, Redirect, Subject
 from tests.conftest import FIXTURES
+from tests.test_admin import form_data, post_change, run_action, version_with_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +298,53 @@ def test_a_scheduled_article_shows_when_its_time_comes(reader, sample_site):
     ):
         assert_fresh(reader, "/learn/mathematics", "expand a perfect square")
         assert_still_cached(reader, EQUATION)
+
+
+# --- The admin's write paths reach the same reactions ---------------------------------------
+
+
+@pytest.fixture
+def editor_client(admin_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def test_an_admin_save_refreshes_its_page_only(reader, editor_client, sample_site):
+    warm(reader, EQUATION, SQUARE)
+    response = post_change(editor_client, by_path(EQUATION), answer="Written in the admin.")
+    assert response.status_code == 302
+    assert_fresh(reader, EQUATION, "Written in the admin.")
+    assert_still_cached(reader, SQUARE)
+
+
+def test_an_inline_related_link_change_refreshes_its_page_only(reader, editor_client, sample_site):
+    warm(reader, EQUATION, DEPRECIATION, SQUARE)
+    assert "How is straight-line depreciation calculated?" in reader.get(EQUATION).content.decode()
+    post_change(editor_client, by_path(EQUATION), **{"related_links-0-DELETE": "on"})
+    response, _ = get(reader, EQUATION)
+    assert response["X-Page-Cache"] == "miss"
+    assert "How is straight-line depreciation calculated?" not in response.content.decode()
+    assert_still_cached(reader, SQUARE)
+
+
+def test_a_bulk_action_refreshes_the_chosen_articles_pages(reader, editor_client, sample_site):
+    warm(reader, EQUATION, SQUARE, SCAFFOLDING)
+    run_action(editor_client, "set_no_index", [by_path(EQUATION), by_path(SQUARE)])
+    assert_fresh(reader, EQUATION, 'content="noindex')
+    assert_fresh(reader, SQUARE, 'content="noindex')
+    assert_still_cached(reader, SCAFFOLDING)
+
+
+def test_a_revert_refreshes_its_page_only(reader, editor_client, sample_site):
+    article = by_path(EQUATION)
+    post_change(editor_client, article, answer="The original answer.")
+    post_change(editor_client, article, answer="A mistaken answer.")
+    warm(reader, EQUATION, SQUARE)
+    old = version_with_answer(article, "The original answer.")
+    url = reverse("admin:articles_article_revision", args=[article.pk, old.pk])
+    assert editor_client.post(url, form_data(editor_client.get(url))).status_code == 302
+    assert_fresh(reader, EQUATION, "The original answer.")
+    assert_still_cached(reader, SQUARE)
