@@ -127,12 +127,18 @@ if os.environ.get("REDIS_URL"):
 else:
     # Without Redis, a folder that every process of this machine shares (gunicorn's
     # workers, an import, the admin), so a change invalidates pages everywhere at once.
+    # diskcache keeps an index in SQLite: storing a page costs the same with 100 or 100,000
+    # pages held (Django's file cache lists the folder on every write), and the folder is
+    # bounded in bytes, the least recently stored entries going first.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "diskcache.DjangoCache",
             "LOCATION": os.environ.get("FILE_CACHE_DIR", str(BASE_DIR / "var" / "cache")),
-            # Pages, plus about one tag per page; see the README's cache section.
-            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("FILE_CACHE_MAX_ENTRIES", "100000"))},
+            "SHARDS": 8,
+            "DATABASE_TIMEOUT": 0.1,
+            "OPTIONS": {
+                "size_limit": int(os.environ.get("FILE_CACHE_MAX_MB", "1024")) * 2**20,
+            },
         }
     }
 
