@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from django.db.models import Min
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 
-from articles import caching, canonical, redirects, search
+from articles import caching, canonical, prerender, redirects, search
 from articles.addresses import article_path, subject_feed_path, subject_path
 from articles.caching import (
     LISTING,
@@ -38,6 +39,8 @@ from articles.caching import (
     subject_tag,
 )
 from articles.models import Article, Redirect, RelatedLink, Subject
+
+logger = logging.getLogger(__name__)
 
 #: A write touching more articles than this marks every page stale instead of naming them
 #: (naming costs about three cache keys an article).
@@ -237,6 +240,17 @@ def article_saved(article, before, update_fields=None):
     invalidate(article_tags([article.pk]) | stored_tags(before))
     if article.publish_at is not None and article.publish_at > timezone.now():
         schedule_changed()
+    if article.is_published and settings.PAGE_CACHE_SECONDS > 0:
+        # Registered after invalidate's own callback: built from the committed rows,
+        # under the new versions, so the next reader of this page gets a hit.
+        transaction.on_commit(functools.partial(_prebuild, new_path))
+
+
+def _prebuild(path):
+    try:
+        prerender.build(path)
+    except Exception:  # the save has committed: a page not built is built by its reader
+        logger.exception("could not build %s after a save", path)
 
 
 def article_deleting(article):

@@ -348,3 +348,26 @@ def test_a_revert_refreshes_its_page_only(reader, editor_client, sample_site):
     assert editor_client.post(url, form_data(editor_client.get(url))).status_code == 302
     assert_fresh(reader, EQUATION, "The original answer.")
     assert_still_cached(reader, SQUARE)
+
+
+# --- Pages built before readers ask ---------------------------------------------------------
+
+
+def test_a_save_builds_its_page_once_it_commits(
+    reader, sample_site, django_capture_on_commit_callbacks
+):
+    article = by_path(SQUARE)
+    article.answer = "Built before anyone asked."
+    with django_capture_on_commit_callbacks(execute=True):
+        article.save()
+    response, queries = get(reader, SQUARE)
+    assert (response["X-Page-Cache"], queries) == ("hit", 0)
+    assert "Built before anyone asked." in response.content.decode()
+
+
+def test_prerender_pages_builds_every_page_a_reader_may_land_on(reader, sample_site):
+    from django.core.management import call_command
+
+    call_command("prerender_pages", verbosity=0)
+    for path in (SQUARE, EQUATION, "/learn/mathematics", "/learn"):
+        assert_still_cached(reader, path)
