@@ -132,7 +132,7 @@ else:
     # bounded in bytes, the least recently stored entries going first.
     CACHES = {
         "default": {
-            "BACKEND": "diskcache.DjangoCache",
+            "BACKEND": "quicktakes.cache.FolderCache",
             "LOCATION": os.environ.get("FILE_CACHE_DIR", str(BASE_DIR / "var" / "cache")),
             "SHARDS": 8,
             "DATABASE_TIMEOUT": 0.1,

@@ -108,7 +108,7 @@ def _cache_folder(tmp_path_factory):
     from django.test import override_settings
 
     default = settings.CACHES["default"]
-    if default["BACKEND"] != "diskcache.DjangoCache":
+    if default["BACKEND"] != "quicktakes.cache.FolderCache":
         yield
         return
     folder = str(tmp_path_factory.mktemp("cache"))
