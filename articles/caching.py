@@ -82,14 +82,15 @@ def invalidate(tags):
     again when the current transaction commits.
 
     The second write covers a reader who read the new version and then the old rows
-    before the commit; outside a transaction the callback runs at once. Tags live as long
+    before the commit; outside a transaction there is only the first. Tags live as long
     as pages do: a page outliving its tag is stale anyway, as its tag comes back anew.
     """
     tags = set(tags)
     if not tags:
         return
     _set_versions(tags)
-    transaction.on_commit(lambda: _set_versions(tags))
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _set_versions(tags))
 
 
 def invalidate_everything():
