@@ -19,6 +19,7 @@ import functools
 import logging
 import math
 import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -246,7 +247,22 @@ def article_saved(article, before, update_fields=None):
         transaction.on_commit(functools.partial(_prebuild, new_path))
 
 
+#: At most this many pages built after saves per thread in PREBUILD_WINDOW seconds: a bulk
+#: action saving hundreds of articles leaves the rest to their readers, not to its request.
+PREBUILD_LIMIT = 20
+PREBUILD_WINDOW = 10.0
+_prebuilt = threading.local()
+
+
 def _prebuild(path):
+    now = time.monotonic()
+    recent = [
+        moment for moment in getattr(_prebuilt, "moments", []) if now - moment < PREBUILD_WINDOW
+    ]
+    if len(recent) >= PREBUILD_LIMIT:
+        _prebuilt.moments = recent
+        return
+    _prebuilt.moments = [*recent, now]
     try:
         prerender.build(path)
     except Exception:  # the save has committed: a page not built is built by its reader

@@ -371,3 +371,14 @@ def test_prerender_pages_builds_every_page_a_reader_may_land_on(reader, sample_s
     call_command("prerender_pages", verbosity=0)
     for path in (SQUARE, EQUATION, "/learn/mathematics", "/learn"):
         assert_still_cached(reader, path)
+
+
+def test_saves_build_a_bounded_number_of_pages(sample_site, monkeypatch):
+    from articles import changes
+
+    built = []
+    monkeypatch.setattr(changes.prerender, "build", built.append)
+    monkeypatch.setattr(changes._prebuilt, "moments", [], raising=False)
+    for _ in range(changes.PREBUILD_LIMIT + 5):
+        changes._prebuild(SQUARE)
+    assert len(built) == changes.PREBUILD_LIMIT
