@@ -2,8 +2,9 @@
 
 Every cached page depends on a few tags named from its address alone (``site``, its
 subject, its own path, ``listing``; see cached_page). Each tag has a version in the shared
-cache, and a page's key is built from its address and the versions of its tags, so marking
-pages stale is setting a tag's version: one cache write, seen by every process at once.
+cache; a stored page keeps the versions it was built under and is served only while they
+are current, so marking pages stale is setting a tag's version: one cache write, seen by
+every process at once.
 articles.changes decides which tags a write touches; this module never queries the
 database. Only anonymous GETs answered 200 are cached; staff always get fresh pages.
 """
@@ -187,22 +188,21 @@ def signed_in(request):
     return bool(session.get(SESSION_KEY))
 
 
-def _page_key(address, versions):
-    token = "|".join(f"{tag}={version}" for tag, version in sorted(versions.items()))
-    digest = hashlib.sha256(f"{address}|{token}".encode()).hexdigest()
-    return f"articles:page:{digest}"
+def _page_key(address):
+    return f"articles:page:{hashlib.sha256(address.encode()).hexdigest()}"
 
 
 class PageCacheMiddleware:
     """Answer repeat anonymous GETs of cacheable pages from the shared cache.
 
-    Placed right after WhiteNoise, a hit costs two cache reads (the tags' versions, then
-    the page) and skips sessions, authentication and the view. A miss is stored once the
+    Placed right after WhiteNoise, a hit costs one cache read (the tags' versions and the
+    page together) and skips sessions, authentication and the view. A miss is stored once the
     inner middleware is done, so the stored headers are the ones a fresh response has. The
     key is the canonical address (path and canonical query, see canonical_query; other
-    query strings are redirected there) with the versions of the page's tags, read before
-    the view runs: a write that commits after that read sets a newer version, so a page
-    built from older rows is never found again. Entries live settings.PAGE_CACHE_SECONDS.
+    query strings are redirected there); the entry holds the versions of the page's tags
+    read before the view ran, and is served only while they are still the current ones: a
+    write that commits after that read sets a newer version, so a page built from older
+    rows is never served again. One entry per address; it lives PAGE_CACHE_SECONDS.
     Responses carry an ETag, Last-Modified (the newest tag's time) and ``X-Page-Cache:
     hit`` or ``miss``, and conditional requests get 304. Only 200 answers of views wrapped
     in cached_page are stored; requests of a signed-in user (staff) always go through,
@@ -240,23 +240,22 @@ class PageCacheMiddleware:
 
     def cached_response(self, request, tags):
         """The page at request's (canonical) address, from the cache or stored there."""
-        versions = current_versions(tags)
-        missing = [tag for tag in tags if tag not in versions]
         address = request.get_full_path()
-        if not missing:
-            cached = cache.get(_page_key(address, versions))
-            if cached is not None:
-                content, headers = cached
-                response = HttpResponse(content)
-                for name, value in headers:
-                    response[name] = value
-                response["X-Page-Cache"] = "hit"
-                return get_conditional_response(
-                    request,
-                    etag=response["ETag"],
-                    last_modified=_last_modified(versions),
-                    response=response,
-                )
+        versions, cached = current_versions(tags, _page_key(address))
+        missing = [tag for tag in tags if tag not in versions]
+        # A stored page is good when it was built under the versions its tags have now.
+        if not missing and cached is not None and cached[0] == versions:
+            _, content, headers = cached
+            response = HttpResponse(content)
+            for name, value in headers:
+                response[name] = value
+            response["X-Page-Cache"] = "hit"
+            return get_conditional_response(
+                request,
+                etag=response["ETag"],
+                last_modified=_last_modified(versions),
+                response=response,
+            )
         response = self.get_response(request)
         response["X-Page-Cache"] = "miss"
         if (
@@ -275,26 +274,29 @@ class PageCacheMiddleware:
                 if name.lower() not in {"content-length", "set-cookie", "x-page-cache"}
             ]
             cache.set(
-                _page_key(address, versions),
-                (response.content, headers),
+                _page_key(address),
+                (versions, response.content, headers),
                 settings.PAGE_CACHE_SECONDS,
             )
         return response
 
 
-def current_versions(tags):
-    """The versions of ``tags`` (see tag_versions), after marking stale the pages of
-    articles whose scheduled time has come, when one has (articles.changes.publish_due:
-    queries only then, and every PAGE_SCHEDULE_CHECK_SECONDS)."""
+def current_versions(tags, page_key):
+    """``(versions, stored)``: the versions of ``tags`` (see tag_versions) and what
+    ``page_key`` holds (``(versions, content, headers)`` or None), in one cache read. When
+    a scheduled article's time has come, its pages are marked stale first
+    (articles.changes.publish_due: queries only then, and every
+    PAGE_SCHEDULE_CHECK_SECONDS)."""
     keys = {_tag_key(tag): tag for tag in tags}
-    found = cache.get_many([*keys, SCHEDULE_KEY])
+    found = cache.get_many([*keys, SCHEDULE_KEY, page_key])
     due = found.pop(SCHEDULE_KEY, None)
+    stored = found.pop(page_key, None)
     if due is None or due <= time.time():
         from articles import changes  # it imports this module
 
         changes.publish_due()
         found = cache.get_many(list(keys))
-    return {keys[key]: version for key, version in found.items()}
+    return {keys[key]: version for key, version in found.items()}, stored
 
 
 def _add_versions(tags, versions):
