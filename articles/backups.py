@@ -19,7 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
-from articles.caching import bump_content_version
+from articles.caching import invalidate_everything
 from articles.sitelock import SiteBusy, site_lock
 
 #: The first bytes of every SQLite database file (sqlite.org/fileformat.html, 1.3.1).
@@ -122,7 +122,7 @@ def restore(path, using=DEFAULT_DB_ALIAS):
         raise BackupError(
             f"{busy}; the database was not touched: restore again once it has finished"
         ) from None
-    bump_content_version()
+    invalidate_everything()
     return BackupResult(path, path.stat().st_size, vendor)
 
 

@@ -12,7 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles import querysets, rendering
-from articles.querysets import ArticleQuerySet, SubjectQuerySet
+from articles.querysets import (
+    ArticleQuerySet,
+    RedirectQuerySet,
+    RelatedLinkQuerySet,
+    SubjectQuerySet,
+)
 
 
 class Subject(models.Model):
@@ -361,6 +366,8 @@ class RelatedLink(models.Model):
         help_text="The article the url leads to; empty when no article stands there.",
     )
 
+    objects = RelatedLinkQuerySet.as_manager()
+
     class Meta:
         ordering = ["article", "position"]
         constraints = [
@@ -393,6 +400,8 @@ class Redirect(models.Model):
     new_path = models.CharField(max_length=500, db_index=True)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.EDITOR)
     created = models.DateTimeField(auto_now_add=True)
+
+    objects = RedirectQuerySet.as_manager()
 
     class Meta:
         ordering = ["old_path"]

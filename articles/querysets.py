@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from articles.caching import bump_content_version
+from articles.caching import SITE, invalidate
 
 #: Article.status of an article readers may see (once its publish_at, if any, has come).
 PUBLISHED = "published"
@@ -36,33 +36,74 @@ def is_published(status, publish_at, now=None):
 
 
 class ChangeTrackingQuerySet(models.QuerySet):
-    """Bulk writes (which send no signals) mark cached pages stale, as single saves do."""
+    """Bulk writes (which send no signals) mark stale the cached pages showing the rows
+    they touch, as single saves do: articles.changes names the pages, from the rows'
+    primary keys, before the write (their old addresses) and after it."""
+
+    #: Fields whose change moves the rows' pages: their pages before the write are named too.
+    moving_fields = frozenset()
+    #: True when a change of a moving field shows on pages nobody can name cheaply (a
+    #: subject's slug is in the address of every link to its articles): all are stale.
+    moving_marks_everything = False
+
+    def _before(self, pks, fields):
+        if not self.moving_fields & set(fields):
+            return set()
+        if self.moving_marks_everything:
+            return {SITE}
+        return self._page_tags(pks)
+
+    def _page_tags(self, pks, objs=None):
+        from articles import changes  # it imports the models, which import this module
+
+        return changes.page_tags(self.model, pks, objs)
+
+    def _pks(self):
+        return list(self.order_by().values_list("pk", flat=True))
 
     def update(self, **kwargs):
+        pks = self._pks()
+        before = self._before(pks, kwargs)
         rows = super().update(**kwargs)
         if rows:
-            bump_content_version()
+            invalidate(before | self._page_tags(pks))
         return rows
 
     def delete(self):
+        tags = self._page_tags(self._pks())
         result = super().delete()
-        bump_content_version()
+        if result[0]:
+            invalidate(tags)
         return result
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
         if created:
-            bump_content_version()
+            invalidate(self._page_tags([obj.pk for obj in created], created))
         return created
 
-    def bulk_update(self, objs, *args, **kwargs):
-        rows = super().bulk_update(objs, *args, **kwargs)
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        pks = [obj.pk for obj in objs]
+        before = self._before(pks, fields)
+        rows = super().bulk_update(objs, fields, *args, **kwargs)
         if rows:
-            bump_content_version()
+            invalidate(before | self._page_tags(pks, objs))
         return rows
 
 
+class RelatedLinkQuerySet(ChangeTrackingQuerySet):
+    moving_fields = frozenset({"article", "article_id"})
+
+
+class RedirectQuerySet(ChangeTrackingQuerySet):
+    moving_fields = frozenset({"old_path"})
+
+
 class SubjectQuerySet(ChangeTrackingQuerySet):
+    moving_fields = frozenset({"slug"})
+    moving_marks_everything = True
+
     def listed(self):
         return self.filter(listed=True)
 
@@ -72,6 +113,8 @@ class SubjectQuerySet(ChangeTrackingQuerySet):
 
 
 class ArticleQuerySet(ChangeTrackingQuerySet):
+    moving_fields = frozenset({"subject", "subject_id", "slug", "source_id"})
+
     def published(self):
         """Articles readers may see: published, and not scheduled for later."""
         return self.filter(published_q())

@@ -19,7 +19,8 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 
 from articles import search
-from articles.caching import bump_content_version
+from articles.addresses import article_path
+from articles.caching import SITE, invalidate, path_tag
 from articles.models import Article, RelatedSuggestion, SearchDocument, SearchTerm
 
 #: Suggestions stored per article: the page shows at most five related questions, and a
@@ -332,8 +333,28 @@ def _store(alias, found):
                 + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)),
                 [value for row in chunk for value in row],
             )
-    bump_content_version()
+    _mark_pages(alias, changed)
     return report
+
+
+#: Past this many articles whose suggestions changed, every page is marked stale instead
+#: of each being named (an import of a whole site).
+MAX_NAMED_PAGES = 20_000
+
+
+def _mark_pages(alias, ids):
+    """Mark stale the pages of the articles ``ids``: the related questions they show
+    changed. One query a WRITE_BATCH articles."""
+    if len(ids) > MAX_NAMED_PAGES:
+        invalidate({SITE})
+        return
+    tags = set()
+    for start in range(0, len(ids), WRITE_BATCH):
+        rows = Article._base_manager.using(alias).filter(pk__in=ids[start : start + WRITE_BATCH])
+        tags.update(
+            path_tag(article_path(*row)) for row in rows.values_list("subject__slug", "slug")
+        )
+    invalidate(tags)
 
 
 @dataclass(frozen=True)

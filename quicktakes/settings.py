@@ -130,11 +130,18 @@ if os.environ.get("REDIS_URL"):
 else:
     # Without Redis, a folder that every process of this machine shares (gunicorn's
     # workers, an import, the admin), so a change invalidates pages everywhere at once.
+    # diskcache keeps an index in SQLite: storing a page costs the same with 100 or 100,000
+    # pages held (Django's file cache lists the folder on every write), and the folder is
+    # bounded in bytes, the least recently stored entries going first.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "quicktakes.cache.FolderCache",
             "LOCATION": os.environ.get("FILE_CACHE_DIR", str(BASE_DIR / "var" / "cache")),
-            "OPTIONS": {"MAX_ENTRIES": 20_000},
+            "SHARDS": 8,
+            "DATABASE_TIMEOUT": 0.1,
+            "OPTIONS": {
+                "size_limit": int(os.environ.get("FILE_CACHE_MAX_MB", "1024")) * 2**20,
+            },
         }
     }
 
@@ -161,10 +168,13 @@ if os.environ.get("TASKS_BACKEND", "database") == "rq":
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
-#: How long a rendered page stays in the cache (seconds). Any content change makes cached
-#: pages stale at once, in every process (articles.caching); this bounds how late a
-#: scheduled article shows.
-PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
+#: How long a rendered page stays in the cache (seconds; default a week). A change makes
+#: the pages that show it stale at once, in every process (articles.caching), so this only
+#: bounds how long pages nobody asks for take room.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", str(7 * 24 * 3600)))
+#: How often (seconds) the page cache reads the publication schedule from the database
+#: again, besides when a scheduled article is due (articles.changes.publish_due).
+PAGE_SCHEDULE_CHECK_SECONDS = int(os.environ.get("PAGE_SCHEDULE_CHECK_SECONDS", "300"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,12 +1,20 @@
 """Whole-page caching: fixed cost for repeat readers, invalidated by every kind of write."""
 
+import datetime
+from unittest import mock
+
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 
+from articles.caching import invalidate_everything
 from articles.importing import import_paths
-from articles.models import Article
+from articles.models import Article, Redirect, Subject
 from tests.conftest import FIXTURES
+from tests.test_admin import form_data, post_change, run_action, version_with_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +110,275 @@ def test_sitemaps_are_cached_for_crawlers(client, sample_site, path):
     assert first.status_code == 200 and first_queries > 0
     assert again_queries == 0
     assert again.content == first.content
+
+
+# --- Dependencies: a write marks stale exactly the pages that show it -----------------------
+#
+# Each test warms a page that shows the change and one that does not, writes through one
+# path, then checks that the first page shows the change at once and that the other is
+# still answered from the cache (the X-Page-Cache header, and no query).
+
+EQUATION = PAGE  # its related links lead to DEPRECIATION
+DEPRECIATION = (
+    "/learn/accounting-and-finance/questions/how-is-straight-line-depreciation-calculated"
+)
+SQUARE = "/learn/mathematics/questions/how-do-you-expand-a-perfect-square"
+SCAFFOLDING = "/learn/education-studies/questions/how-does-scaffolding-support-learners"
+
+
+@pytest.fixture
+def reader():
+    """A reader's browser: never signed in, whatever other clients of the test do."""
+    from django.test import Client
+
+    return Client()
+
+
+def warm(reader, *paths):
+    for path in paths:
+        assert reader.get(path).status_code == 200
+        assert reader.get(path)["X-Page-Cache"] == "hit"
+
+
+def assert_fresh(reader, path, text):
+    response, _ = get(reader, path)
+    assert response["X-Page-Cache"] == "miss", f"{path} was served from the cache"
+    assert text in response.content.decode()
+
+
+def assert_still_cached(reader, path):
+    response, queries = get(reader, path)
+    assert (response["X-Page-Cache"], queries) == ("hit", 0), f"{path} was rebuilt"
+
+
+def by_path(path):
+    *_, subject, _, slug = path.split("/")
+    return Article.objects.select_related("subject").get(subject__slug=subject, slug=slug)
+
+
+def test_a_save_refreshes_its_page_and_leaves_other_articles_cached(reader, sample_site):
+    warm(reader, EQUATION, SQUARE)
+    article = by_path(EQUATION)
+    article.answer = "A freshly edited answer."
+    article.save()
+    assert_fresh(reader, EQUATION, "A freshly edited answer.")
+    assert_still_cached(reader, SQUARE)
+
+
+def test_a_save_refreshes_its_subjects_list_and_not_other_subjects(reader, sample_site):
+    warm(reader, "/learn/accounting-and-finance", "/learn/mathematics", SQUARE)
+    article = by_path(EQUATION)
+    article.question = "What is the accounting equation, restated?"
+    article.save()
+    assert_fresh(reader, "/learn/accounting-and-finance", "the accounting equation, restated")
+    assert_still_cached(reader, "/learn/mathematics")
+    assert_still_cached(reader, SQUARE)
+
+
+def test_a_save_refreshes_the_pages_whose_related_links_show_its_question(reader, sample_site):
+    warm(reader, EQUATION, SQUARE)
+    target = by_path(DEPRECIATION)
+    target.question = "How is depreciation spread evenly over the years?"
+    target.save()
+    assert_fresh(reader, EQUATION, "How is depreciation spread evenly over the years?")
+    assert_still_cached(reader, SQUARE)
+
+
+def test_a_save_refreshes_the_canonical_link_of_its_cross_posted_copies(reader, sample_site):
+    copy = by_path(SQUARE)
+    copy.pk, copy.subject = None, Subject.objects.get(slug="education-studies")
+    copy._state.adding = True
+    copy.save()
+    pair = Article.objects.filter(source_id=copy.source_id).select_related("subject")
+    follower = pair.get(canonical__isnull=False)
+    chosen = follower.canonical
+    warm(reader, follower.get_absolute_url(), SCAFFOLDING, EQUATION)
+    assert chosen.get_absolute_url() in reader.get(follower.get_absolute_url()).content.decode()
+    chosen.status = Article.Status.DRAFT  # the follower is the copy readers can see now
+    chosen.save()
+    own_link = f'<link rel="canonical" href="{settings.SITE_URL}{follower.get_absolute_url()}">'
+    assert_fresh(reader, follower.get_absolute_url(), own_link)
+    assert_still_cached(reader, SCAFFOLDING)
+    assert_still_cached(reader, EQUATION)
+
+
+def test_publishing_changes_refresh_learn_counts_feeds_and_sitemaps(reader, sample_site):
+    listing = ["/learn", "/feed.xml", "/sitemap.xml", "/sitemap-articles.xml"]
+    warm(reader, *listing, SQUARE, "/learn/mathematics")
+    before = {path: reader.get(path).content for path in listing}
+    article = by_path(EQUATION)
+    article.status = Article.Status.DRAFT
+    article.save()
+    for path in listing:
+        response, _ = get(reader, path)
+        assert response["X-Page-Cache"] == "miss"
+        # The sitemap index only dates its sections: the newest change may be elsewhere.
+        assert response.content != before[path] or path == "/sitemap.xml", path
+    assert "what-is-the-accounting-equation" not in reader.get("/feed.xml").content.decode()
+    assert_still_cached(reader, SQUARE)
+    assert_still_cached(reader, "/learn/mathematics")
+
+
+def test_search_results_are_never_cached_and_show_a_save(reader, sample_site):
+    assert "Amortisation" not in reader.get("/search?q=accounting+equation").content.decode()
+    article = by_path(EQUATION)
+    article.question = "Amortisation and the accounting equation?"
+    article.save()
+    assert "Amortisation" in reader.get("/search?q=accounting+equation").content.decode()
+
+
+def test_a_subjects_title_refreshes_its_pages_only(reader, sample_site):
+    warm(reader, SQUARE, "/learn/mathematics", "/learn/mathematics/feed.xml", EQUATION)
+    subject = Subject.objects.get(slug="mathematics")
+    subject.title = "Maths and Logic"
+    subject.save()
+    for path in (SQUARE, "/learn/mathematics", "/learn/mathematics/feed.xml", "/learn"):
+        assert_fresh(reader, path, "Maths and Logic")
+    assert_still_cached(reader, EQUATION)
+
+
+def test_a_bulk_update_refreshes_the_rows_pages_only(reader, sample_site):
+    warm(reader, EQUATION, SQUARE)
+    Article.objects.filter(pk=by_path(EQUATION).pk).update(no_index=True)
+    assert_fresh(reader, EQUATION, 'content="noindex')
+    assert_still_cached(reader, SQUARE)
+
+
+def test_a_move_leaves_a_redirect_not_a_cached_page(reader, sample_site):
+    warm(reader, SQUARE, EQUATION)
+    article = by_path(SQUARE)
+    article.slug = "squares-expanded"
+    article.save()
+    response = reader.get(SQUARE)
+    assert (response.status_code, response["Location"]) == (
+        301,
+        "/learn/mathematics/questions/squares-expanded",
+    )
+    assert_still_cached(reader, EQUATION)
+
+
+def test_a_redirect_row_replaces_a_cached_page_at_its_old_address(reader, sample_site):
+    warm(reader, SQUARE, EQUATION)
+    Article.objects.filter(pk=by_path(SQUARE).pk).delete()
+    Redirect.objects.create(old_path=SQUARE, new_path=EQUATION)
+    assert reader.get(SQUARE).status_code == 301
+    assert_still_cached(reader, EQUATION)
+
+
+def test_an_import_refreshes_the_articles_it_changed_only(reader, sample_site, tmp_path):
+    warm(reader, PAGE, SQUARE, "/learn/mathematics")
+    source = FIXTURES / "learn" / "accounting-and-finance" / "what-is-the-accounting-equation.md"
+    copy = tmp_path / "what-is-the-accounting-equation.md"
+    copy.write_text(
+        source.read_text().replace("so every transaction", "so each imported transaction")
+    )
+    assert import_paths([copy], workers=1).updated == 1
+    assert_fresh(reader, PAGE, "so each imported transaction")
+    assert_still_cached(reader, SQUARE)
+    assert_still_cached(reader, "/learn/mathematics")
+
+
+def test_a_restore_refreshes_every_page(reader, sample_site):
+    warm(reader, PAGE, SQUARE, "/learn")
+    invalidate_everything()  # what articles.backups.restore does once the database is back
+    for path in (PAGE, SQUARE, "/learn"):
+        assert get(reader, path)[0]["X-Page-Cache"] == "miss"
+
+
+def test_a_scheduled_article_shows_when_its_time_comes(reader, sample_site):
+    article = by_path(SQUARE)
+    article.publish_at = timezone.now() + datetime.timedelta(hours=1)
+    article.save()
+    warm(reader, "/learn/mathematics", EQUATION)
+    assert "expand a perfect square" not in reader.get("/learn/mathematics").content.decode()
+    later = timezone.now() + datetime.timedelta(hours=2)
+    with (
+        mock.patch("django.utils.timezone.now", return_value=later),
+        mock.patch("time.time", return_value=later.timestamp()),
+    ):
+        assert_fresh(reader, "/learn/mathematics", "expand a perfect square")
+        assert_still_cached(reader, EQUATION)
+
+
+# --- The admin's write paths reach the same reactions ---------------------------------------
+
+
+@pytest.fixture
+def editor_client(admin_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def test_an_admin_save_refreshes_its_page_only(reader, editor_client, sample_site):
+    warm(reader, EQUATION, SQUARE)
+    response = post_change(editor_client, by_path(EQUATION), answer="Written in the admin.")
+    assert response.status_code == 302
+    assert_fresh(reader, EQUATION, "Written in the admin.")
+    assert_still_cached(reader, SQUARE)
+
+
+def test_an_inline_related_link_change_refreshes_its_page_only(reader, editor_client, sample_site):
+    warm(reader, EQUATION, DEPRECIATION, SQUARE)
+    assert "How is straight-line depreciation calculated?" in reader.get(EQUATION).content.decode()
+    post_change(editor_client, by_path(EQUATION), **{"related_links-0-DELETE": "on"})
+    response, _ = get(reader, EQUATION)
+    assert response["X-Page-Cache"] == "miss"
+    assert "How is straight-line depreciation calculated?" not in response.content.decode()
+    assert_still_cached(reader, SQUARE)
+
+
+def test_a_bulk_action_refreshes_the_chosen_articles_pages(reader, editor_client, sample_site):
+    warm(reader, EQUATION, SQUARE, SCAFFOLDING)
+    run_action(editor_client, "set_no_index", [by_path(EQUATION), by_path(SQUARE)])
+    assert_fresh(reader, EQUATION, 'content="noindex')
+    assert_fresh(reader, SQUARE, 'content="noindex')
+    assert_still_cached(reader, SCAFFOLDING)
+
+
+def test_a_revert_refreshes_its_page_only(reader, editor_client, sample_site):
+    article = by_path(EQUATION)
+    post_change(editor_client, article, answer="The original answer.")
+    post_change(editor_client, article, answer="A mistaken answer.")
+    warm(reader, EQUATION, SQUARE)
+    old = version_with_answer(article, "The original answer.")
+    url = reverse("admin:articles_article_revision", args=[article.pk, old.pk])
+    assert editor_client.post(url, form_data(editor_client.get(url))).status_code == 302
+    assert_fresh(reader, EQUATION, "The original answer.")
+    assert_still_cached(reader, SQUARE)
+
+
+# --- Pages built before readers ask ---------------------------------------------------------
+
+
+def test_a_save_builds_its_page_once_it_commits(
+    reader, sample_site, django_capture_on_commit_callbacks
+):
+    article = by_path(SQUARE)
+    article.answer = "Built before anyone asked."
+    with django_capture_on_commit_callbacks(execute=True):
+        article.save()
+    response, queries = get(reader, SQUARE)
+    assert (response["X-Page-Cache"], queries) == ("hit", 0)
+    assert "Built before anyone asked." in response.content.decode()
+
+
+def test_prerender_pages_builds_every_page_a_reader_may_land_on(reader, sample_site):
+    from django.core.management import call_command
+
+    call_command("prerender_pages", verbosity=0)
+    for path in (SQUARE, EQUATION, "/learn/mathematics", "/learn"):
+        assert_still_cached(reader, path)
+
+
+def test_saves_build_a_bounded_number_of_pages(sample_site, monkeypatch):
+    from articles import changes
+
+    built = []
+    monkeypatch.setattr(changes.prerender, "build", built.append)
+    monkeypatch.setattr(changes._prebuilt, "moments", [], raising=False)
+    for _ in range(changes.PREBUILD_LIMIT + 5):
+        changes._prebuild(SQUARE)
+    assert len(built) == changes.PREBUILD_LIMIT

@@ -15,6 +15,7 @@ from django.utils import timezone
 from articles import related
 from articles.importing import import_paths
 from articles.models import Article, RelatedLink, RelatedSuggestion
+from tests.test_caching import assert_fresh, assert_still_cached, warm
 
 pytestmark = pytest.mark.django_db
 
@@ -390,3 +391,64 @@ def test_a_copy_made_after_the_suggestions_is_left_out_of_the_page(client, site)
     # A move file later says the first suggestion is a copy of the article.
     Article.objects.filter(slug=first).update(canonical=article)
     assert not any(f"/questions/{first}" in item for item in related_items(client, PAGE))
+
+
+# The page cache ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reader():
+    from django.test import Client
+
+    return Client()
+
+
+def shown_suggestion():
+    """A stored suggestion that its article's page shows (the page has room for it)."""
+    from django.test import Client
+    from django.utils.html import escape
+
+    suggestions = RelatedSuggestion.objects.select_related(
+        "article__subject", "suggested__subject"
+    ).filter(article__status=Article.Status.PUBLISHED)
+    for suggestion in suggestions:
+        page = Client().get(suggestion.article.get_absolute_url()).content.decode()
+        if escape(suggestion.suggested.question) in page:
+            return suggestion
+    raise AssertionError("no page shows a suggested related question")
+
+
+def unrelated_page(*articles):
+    """The address of a published article no page of ``articles`` shows or is shown by."""
+    from django.db.models import Q
+
+    pks = [article.pk for article in articles]
+    others = (
+        Article.objects.published()
+        .exclude(pk__in=pks)
+        .exclude(Q(related_links__target__in=pks) | Q(suggestions__suggested__in=pks))
+    )
+    return others.select_related("subject").order_by("pk").first().get_absolute_url()
+
+
+def test_a_save_refreshes_the_pages_whose_suggested_related_questions_show_it(reader, site):
+    suggestion = shown_suggestion()
+    page, shown = suggestion.article.get_absolute_url(), suggestion.suggested
+    other = unrelated_page(suggestion.article, shown)
+    warm(reader, page, other)
+    shown.question = "A suggested question, restated?"
+    shown.save()
+    assert_fresh(reader, page, "A suggested question, restated?")
+    assert_still_cached(reader, other)
+
+
+def test_suggestions_computed_again_refresh_the_pages_that_show_them(reader, site):
+
+    suggestion = shown_suggestion()
+    article = suggestion.article
+    other = unrelated_page(article, suggestion.suggested)
+    RelatedSuggestion.objects.filter(article=article).delete()
+    warm(reader, article.get_absolute_url(), other)
+    assert related.compute_for([article.pk]).changed == 1
+    assert_fresh(reader, article.get_absolute_url(), suggestion.suggested.question)
+    assert_still_cached(reader, other)

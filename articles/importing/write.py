@@ -99,6 +99,9 @@ class Writer:
         now = timezone.now()
         with transaction.atomic():
             by_address = {}
+            # Articles changed by plain updates below (moved, published again): the bulk
+            # writes name their own pages, these are named with the batch.
+            self.touched = set()
             moved = self._moved_addresses(batch)
             for prepared in batch:
                 if prepared.record.url in moved:
@@ -148,6 +151,7 @@ class Writer:
                     if decision.action is Action.REPUBLISH:
                         bookkeeping["status"] = Article.Status.PUBLISHED
                         bookkeeping["version"] = F("version") + 1
+                        self.touched.add(stored.pk)
                     Article._base_manager.filter(pk=stored.pk).update(**bookkeeping)
                 elif decision.action is Action.UPDATE:
                     article = rows[stored.pk]
@@ -173,7 +177,9 @@ class Writer:
                     [*IMPORTED_FIELDS, *BOOKKEEPING_FIELDS],
                 )
             # Bulk writes send no signals: what follows them, in the same transaction.
-            changes.articles_imported([article for article, _ in [*to_create, *to_update]])
+            changes.articles_imported(
+                [article for article, _ in [*to_create, *to_update]], self.touched
+            )
             for article, _ in to_create:
                 self.addresses[(article.subject.slug, article.slug)] = article.pk
             self._write_links(to_create, to_update, rows)
@@ -222,6 +228,7 @@ class Writer:
             Article._base_manager.filter(pk=article.pk).update(
                 subject=subject, slug=key[1], version=article.version
             )
+            self.touched.add(article.pk)
             existing[key] = article
         if moves:
             redirects.record_moves(moves, source=Redirect.Source.MOVED_FILE)
@@ -296,13 +303,16 @@ class Writer:
         the number of links.
         """
         self.flush()
-        resolved = []
-        for pk, url in RelatedLink.objects.filter(target__isnull=True).values_list("pk", "url"):
+        resolved, linking = [], set()
+        dangling = RelatedLink.objects.filter(target__isnull=True)
+        for pk, article_id, url in dangling.values_list("pk", "article_id", "url"):
             target_id = self.resolve(url)
             if target_id is not None:
                 resolved.append((pk, target_id))
+                linking.add(article_id)
         if resolved:
             _set_link_targets(resolved)
+            changes.links_resolved(linking)
         self.report.resolved_links = len(resolved)
         self.report.dangling_links = RelatedLink.objects.filter(target__isnull=True).count()
 

@@ -5,7 +5,11 @@ import and the unchanged re-import (seconds, files/s, peak memory of the process
 measures server-side page latency and SQL queries per page, then serves the site with
 gunicorn and loads it with wrk: cached and uncached article pages next to a static file
 of the same size served by whitenoise. Hugo builds the same files in the same run.
-Figures are printed; nothing here decides pass or fail.
+With ``--long-tail N`` it runs the long-tail phase instead (bench.longtail): N articles of
+the corpus imported and built into the page cache, read once each and then in a Zipf mix
+with an editor's save every second, on each database (PostgreSQL with Redis), next to
+whitenoise serving Hugo's build of the same files. Figures are printed; nothing here
+decides pass or fail.
 """
 
 import argparse
@@ -39,6 +43,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from articles.models import Article, Subject
+from bench import longtail
 
 PROJECT_ROOT = Path(settings.BASE_DIR)
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
@@ -153,6 +158,17 @@ class Command(BaseCommand):
             default="redis://127.0.0.1:6379/0",
             help="Shared cache for the two-app-server run on PostgreSQL ('' to skip it).",
         )
+        parser.add_argument(
+            "--long-tail",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Run the long-tail phase only, on N articles drawn from the corpus.",
+        )
+        parser.add_argument(
+            "--long-tail-seconds", type=int, default=15, help="Length of each Zipf phase."
+        )
+        parser.add_argument("--readers", type=int, default=8, help="Long-tail reader threads.")
         parser.add_argument("--json", metavar="FILE", help="Also write the figures as JSON.")
         parser.add_argument("--pages-phase", action="store_true", help=argparse.SUPPRESS)
 
@@ -167,6 +183,15 @@ class Command(BaseCommand):
             return
         results = {}
         workdir = Path(tempfile.mkdtemp(prefix="quicktakes-bench-"))
+        if options["long_tail"]:
+            try:
+                results = self.bench_long_tail(corpus, workdir, options)
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+            self.report_long_tail(results)
+            if options["json"]:
+                Path(options["json"]).write_text(json.dumps(results, indent=2))
+            return
         try:
             if not options["skip_import"]:
                 results["hugo"] = self.bench_hugo(corpus, Path(options["hugo_site"]), workdir)
@@ -253,6 +278,151 @@ class Command(BaseCommand):
                     self.stderr.write(f"two-server run failed: {error}")
         return figures
 
+    # --- long tail --------------------------------------------------------------
+
+    def bench_long_tail(self, corpus, workdir, options):
+        count = options["long_tail"]
+        subset = workdir / "subset"
+        files = sorted((corpus / "learn").rglob("*.md"))
+        chosen = random.Random(5).sample(files, min(count, len(files)))
+        for path in chosen:
+            target = subset / "learn" / path.relative_to(corpus / "learn")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        shutil.copyfile(corpus / "subjects.json", subset / "subjects.json")
+        results = {"articles": len(chosen)}
+        hugo = self.bench_hugo(subset, Path(options["hugo_site"]), workdir)
+        if hugo is None:
+            raise CommandError("the long-tail run needs Hugo (apt-get install hugo)")
+        results["hugo"] = hugo
+        static_port = free_port()
+        static = self.start_server(
+            static_port,
+            {**os.environ, "HUGO_PUBLIC": str(workdir / "hugo" / "public")},
+            "bench.static_site",
+        )
+        try:
+            for vendor in [v.strip() for v in options["databases"].split(",") if v.strip()]:
+                url = self.database_url(vendor, options["pg_url"], workdir)
+                results[vendor] = self.long_tail_database(
+                    vendor, url, subset, workdir, static_port, options
+                )
+        finally:
+            static.send_signal(signal.SIGTERM)
+            static.wait(timeout=30)
+        return results
+
+    def long_tail_database(self, vendor, url, subset, workdir, static_port, options):
+        self.stderr.write(f"== long tail, {vendor}")
+        extra = {"STATIC_ROOT": str(workdir / "static")}
+        prefix = f"bench-longtail-{os.getpid()}"
+        if vendor == "postgresql":
+            extra.update(REDIS_URL=options["redis_url"], CACHE_KEY_PREFIX=prefix)
+        else:
+            extra["FILE_CACHE_DIR"] = str(workdir / f"cache-{vendor}")
+        env = self.env_for(url, **extra)
+        if not (workdir / "static").is_dir():
+            run_timed(self.manage("collectstatic", "--noinput", "-v0"), env=env)
+        self.recreate(vendor, url)
+        run_timed(self.manage("migrate", "--noinput", "-v0"), env=env)
+        figures = {}
+        command = self.manage(
+            "import_articles", subset / "learn", "--subjects", subset / "subjects.json"
+        )
+        self.stderr.write("   import ...")
+        seconds, _, _ = run_timed(command, env=env)
+        figures["import_seconds"] = seconds
+        self.stderr.write("   building pages ...")
+        seconds, _, out = run_timed(self.manage("prerender_pages"), env=env)
+        figures["prerender_seconds"] = seconds
+        figures["prerender_summary"] = out.strip().splitlines()[-1]
+        password = "bench-" + os.urandom(8).hex()
+        run_timed(
+            self.manage(
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                "bench",
+                "--email",
+                "b@example.invalid",
+            ),
+            env={**env, "DJANGO_SUPERUSER_PASSWORD": password},
+        )
+        code = (
+            "import django, json, os;"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'quicktakes.settings');"
+            "django.setup(); from articles.models import Article;"
+            "qs = Article.objects.published().select_related('subject').order_by('pk');"
+            "print(json.dumps([[a.get_absolute_url(), a.pk] for a in qs]))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        articles = [tuple(row) for row in json.loads(out)]
+        port = free_port()
+        server = self.start_gunicorn(port, env)
+        try:
+            session = AdminSession(port, "bench", password)
+            self.stderr.write(f"   readers on {len(articles)} articles ...")
+            figures.update(
+                longtail.run(
+                    port,
+                    static_port,
+                    articles,
+                    session,
+                    options["long_tail_seconds"],
+                    options["readers"],
+                )
+            )
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+            if vendor == "postgresql":
+                client = redis.Redis.from_url(options["redis_url"])
+                for key in client.scan_iter(f"{prefix}:*", count=1000):
+                    client.delete(key)
+        return figures
+
+    def report_long_tail(self, results):
+        write = self.stdout.write
+        hugo = results["hugo"]
+        write(
+            f"Long tail: {results['articles']} articles; Hugo build {hugo['seconds']:.1f} s; "
+            "static reference: whitenoise serving Hugo's pages through gunicorn"
+        )
+        for vendor in ("sqlite", "postgresql"):
+            figures = results.get(vendor)
+            if not figures:
+                continue
+            cache_name = "Redis" if vendor == "postgresql" else "diskcache"
+            write(
+                f"\n{vendor} + {cache_name}: import {figures['import_seconds']:.1f} s, "
+                f"pages built {figures['prerender_seconds']:.1f} s "
+                f"({figures['prerender_summary']})"
+            )
+            for phase, label in (("once", "every article once"), ("zipf", "Zipf mix + saves")):
+                for side in ("app", "static"):
+                    data = figures[f"{side}_{phase}"]
+                    line = (
+                        f"  {label:<18} {side:<6} {data['requests_per_s']:7.0f} req/s  "
+                        f"p50 {data['p50_ms']:6.2f} ms  p99 {data['p99_ms']:6.2f} ms  "
+                        f"errors {data['errors']}"
+                    )
+                    if side == "app":
+                        line += f"  hit rate {data['hit_rate']:.3f}"
+                        if phase == "zipf":
+                            line += f"  stale {data['stale']}"
+                    write(line)
+                write(f"  {label:<18} ratio to static {figures[f'ratio_{phase}']:.2f}")
+            write(f"  editor saves through the admin: {figures['saves']}")
+            if figures["save_errors"]:
+                write(f"  save errors: {figures['save_errors']}")
+
     # --- Hugo -------------------------------------------------------------------
 
     def bench_hugo(self, corpus, hugo_site, workdir):
@@ -331,6 +501,9 @@ class Command(BaseCommand):
         return out.stdout.strip()
 
     def start_gunicorn(self, port, env):
+        return self.start_server(port, env, "quicktakes.wsgi")
+
+    def start_server(self, port, env, application):
         command = [
             sys.executable,
             "-m",
@@ -339,7 +512,7 @@ class Command(BaseCommand):
             "python:quicktakes.gunicorn",
             "--bind",
             f"127.0.0.1:{port}",
-            "quicktakes.wsgi",
+            application,
         ]
         log = tempfile.TemporaryFile()
         process = subprocess.Popen(
