@@ -281,20 +281,31 @@ class PageCacheMiddleware:
         return response
 
 
+#: The check of the publication schedule, registered by articles.changes (which imports
+#: this module) with @schedule_check; articles.apps loads it at start-up.
+_schedule_check = None
+
+
+def schedule_check(function):
+    """Register ``function()``: run when the next scheduled article's time has come (see
+    current_versions), to mark its pages stale and note when the next one is due."""
+    global _schedule_check
+    _schedule_check = function
+    return function
+
+
 def current_versions(tags, page_key):
     """``(versions, stored)``: the versions of ``tags`` (see tag_versions) and what
     ``page_key`` holds (``(versions, content, headers)`` or None), in one cache read. When
-    a scheduled article's time has come, its pages are marked stale first
-    (articles.changes.publish_due: queries only then, and every
+    a scheduled article's time has come, its pages are marked stale first (the
+    schedule_check, articles.changes.publish_due: queries only then, and every
     PAGE_SCHEDULE_CHECK_SECONDS)."""
     keys = {_tag_key(tag): tag for tag in tags}
     found = cache.get_many([*keys, SCHEDULE_KEY, page_key])
     due = found.pop(SCHEDULE_KEY, None)
     stored = found.pop(page_key, None)
-    if due is None or due <= time.time():
-        from articles import changes  # it imports this module
-
-        changes.publish_due()
+    if (due is None or due <= time.time()) and _schedule_check is not None:
+        _schedule_check()
         found = cache.get_many(list(keys))
     return {keys[key]: version for key, version in found.items()}, stored
 

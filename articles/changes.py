@@ -30,7 +30,7 @@ from django.db.models import Min
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 
-from articles import caching, canonical, prerender, redirects, related, search
+from articles import caching, canonical, prerender, querysets, redirects, related, search
 from articles.addresses import article_path, subject_feed_path, subject_path
 from articles.caching import (
     LISTING,
@@ -116,6 +116,7 @@ def own_page_tags(article_pks):
     return tags
 
 
+@querysets.page_namer
 def page_tags(model, pks, objs=None):
     """The tags of the pages showing rows ``pks`` of ``model`` (Article, Subject,
     RelatedLink or Redirect) as stored now; ``objs``: the instances, when the caller has
@@ -158,6 +159,7 @@ def schedule_changed():
     transaction.on_commit(publish_due)
 
 
+@caching.schedule_check
 def publish_due():
     """Mark stale the pages of articles whose scheduled time came since the last check
     (or within PAGE_CACHE_SECONDS, when the check was forgotten: older pages are gone),

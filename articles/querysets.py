@@ -35,6 +35,20 @@ def is_published(status, publish_at, now=None):
     return publish_at is None or publish_at <= (now or timezone.now())
 
 
+#: Names the cached pages showing rows of a model, registered by articles.changes (which
+#: imports the models, which import this module) with @page_namer; until then (never once
+#: the app is loaded) a bulk write marks every page stale.
+_page_namer = None
+
+
+def page_namer(function):
+    """Register ``function(model, pks, objs=None)`` -> the page cache's tags (a set of str)
+    of the pages showing rows ``pks`` of ``model``."""
+    global _page_namer
+    _page_namer = function
+    return function
+
+
 class ChangeTrackingQuerySet(models.QuerySet):
     """Bulk writes (which send no signals) mark stale the cached pages showing the rows
     they touch, as single saves do: articles.changes names the pages, from the rows'
@@ -54,9 +68,9 @@ class ChangeTrackingQuerySet(models.QuerySet):
         return self._page_tags(pks)
 
     def _page_tags(self, pks, objs=None):
-        from articles import changes  # it imports the models, which import this module
-
-        return changes.page_tags(self.model, pks, objs)
+        if _page_namer is None:
+            return {SITE}
+        return _page_namer(self.model, pks, objs)
 
     def _pks(self):
         return list(self.order_by().values_list("pk", flat=True))

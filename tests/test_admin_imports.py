@@ -9,9 +9,11 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
+from articles import tasks
 from articles.importing import files as importing_files
 from articles.importing import uploads
 from articles.models import Article, ArticleImport
@@ -318,6 +320,11 @@ def test_a_large_upload_runs_on_the_queue_with_its_progress(
     assert article_import.status == ArticleImport.Status.APPLIED
     assert Article.objects.count() == 2
     assert "What the import did" in report_page(client, article_import)
+    # The worker then built the new articles' pages: their first reader gets a cache hit.
+    built = DBTaskResult.objects.get(task_path="articles.tasks.prerender_site")
+    assert built.status == "SUCCESSFUL"
+    for article in Article.objects.select_related("subject"):
+        assert Client().get(article.get_absolute_url())["X-Page-Cache"] == "hit"
 
 
 def test_a_failed_job_says_why(client, editor, write_article, worker, monkeypatch):
@@ -485,8 +492,8 @@ def test_a_step_left_running_by_a_killed_request_can_be_run_again(
 def test_a_second_confirm_does_nothing(client, editor, write_article):
     upload(client, zipped("physics.zip", two_articles(write_article)))
     article_import = ArticleImport.objects.get()
-    assert uploads.confirm(article_import, editor)
-    assert not uploads.confirm(article_import, editor)  # another tab, a double click
+    assert tasks.confirm(article_import, editor)
+    assert not tasks.confirm(article_import, editor)  # another tab, a double click
     article_import.refresh_from_db()
     assert article_import.apply_report["created"] == 2
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from django_tasks import TaskResultStatus, default_task_backend
 from django_tasks.exceptions import TaskResultDoesNotExist
 
+from articles import tasks
 from articles.frontmatter import MAX_FILE_BYTES, FrontMatterError
 from articles.importing import uploads
 from articles.importing.files import check_archive
@@ -264,7 +265,7 @@ class ArticleImportAdmin(admin.ModelAdmin):
         if not form.is_valid():
             return self._upload_page(request, form, status=400)
         article_import = uploads.create(form.cleaned_data["files"], request.user)
-        uploads.start(article_import, "check")
+        tasks.start(article_import, "check")
         return redirect(article_import.get_absolute_url())
 
     def _upload_page(self, request, form, status=200, refusal=""):
@@ -321,7 +322,7 @@ class ArticleImportAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         article_import = get_object_or_404(ArticleImport, pk=pk)
-        if uploads.confirm(article_import, request.user):
+        if tasks.confirm(article_import, request.user):
             article_import.refresh_from_db()
             if article_import.status == ArticleImport.Status.APPLIED:
                 messages.success(request, "Imported: " + article_import.apply_report["summary"])
@@ -333,7 +334,7 @@ class ArticleImportAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         article_import = get_object_or_404(ArticleImport, pk=pk)
-        if uploads.run_again(article_import):
+        if tasks.run_again(article_import):
             messages.info(request, "Queued again; a worker will pick it up.")
         return redirect(article_import.get_absolute_url())
 

@@ -1,7 +1,7 @@
 """Imports uploaded in the admin (ArticleImport rows): save the files to storage, run the
 dry run, then, once an editor confirms, the import itself. Both steps call import_paths,
-the command's own function; a small upload runs inline, a large one as a background job
-(articles.tasks). Nothing here parses a file or knows about HTTP.
+the command's own function; articles.tasks starts them, inline for a small upload and as a
+background job for a large one. Nothing here parses a file or knows about HTTP.
 """
 
 from __future__ import annotations
@@ -64,49 +64,9 @@ def runs_inline(article_import):
     return article_import.size <= INLINE_BYTES
 
 
-def start(article_import, step):
-    """Run ``step`` ("check", the dry run, or "apply", the import) of ``article_import``:
-    inline when the upload is small, else as a background job whose id is kept on the row.
-    """
-    if runs_inline(article_import):
-        run(article_import.pk, step, workers=1)
-        return
-    _enqueue(article_import, step)
-
-
-def _enqueue(article_import, step):
-    from articles import tasks
-
-    job = {"check": tasks.check_upload, "apply": tasks.apply_upload}[step]
-    result = job.enqueue(article_import.pk)
-    ArticleImport.objects.filter(pk=article_import.pk).update(task_id=result.id)
-    article_import.task_id = result.id
-
-
-def run_again(article_import):
-    """Queue the running step of ``article_import`` again, after its worker stopped
-    mid-way (killed, say). Safe whichever step it is: a dry run writes nothing, and an
-    import run again completes the batches the stopped one did not commit. Returns False
-    when no step is running."""
-    if not article_import.running:
-        return False
-    step = "check" if article_import.status == Status.CHECKING else "apply"
-    cache.delete(_progress_key(article_import.pk))
-    _enqueue(article_import, step)
-    return True
-
-
-def confirm(article_import, user):
-    """Apply a checked upload. Returns False when it is no longer waiting (confirmed or
-    cancelled meanwhile, by another tab say). The import plans every article again under
-    its row locks, so an editor's save made since the dry run is kept and reported as a
-    conflict, never overwritten."""
-    claimed = ArticleImport.objects.filter(pk=article_import.pk, status=Status.CHECKED).update(
-        status=Status.APPLYING, applied_by=user, task_id=""
-    )
-    if claimed:
-        start(article_import, "apply")
-    return bool(claimed)
+def forget_progress(pk):
+    """Drop the progress note of ArticleImport ``pk`` (its step is being run again)."""
+    cache.delete(_progress_key(pk))
 
 
 def cancel(article_import):
