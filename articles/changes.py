@@ -246,7 +246,9 @@ def article_saved(article, before, update_fields=None):
         related.compute_for([article.pk])
     # After the canonical choice: the copies' pages name the copy chosen now.
     invalidate(article_tags([article.pk]) | stored_tags(before))
-    if article.publish_at is not None and article.publish_at > timezone.now():
+    # As given to save(), which also takes the time as text.
+    publish_at = Article._meta.get_field("publish_at").to_python(article.publish_at)
+    if publish_at is not None and publish_at > timezone.now():
         schedule_changed()
     if article.is_published and settings.PAGE_CACHE_SECONDS > 0:
         # Registered after invalidate's own callback: built from the committed rows,

@@ -3,6 +3,7 @@ article saved in one go from a filtered list, the list readable at 1280 and 1024
 previews (phone width, search result) following the typing. Screenshots at 1280 px go to
 test-artifacts/screenshots/ (never committed). Skipped where /usr/bin/chromium is absent."""
 
+import datetime
 import re
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def add_awkward_articles():
             f"recognises revenue from a multi-year service contract paid up front? ({n})",
             answer="An answer.",
             date="2024-02-02",
-            publish_at="2099-01-01T08:00:00Z",
+            publish_at=datetime.datetime(2099, 1, 1, 8, tzinfo=datetime.UTC),
             no_index=bool(n % 2),
         )
 
