@@ -179,7 +179,15 @@ def store(checked: CheckedImage, storage=None) -> str:
     return name
 
 
-def missing(names, storage=None) -> list[str]:
-    """The storage names among ``names`` that hold no file."""
+def missing_images(answer: str, storage=None) -> list[str]:
+    """One message for each of this site's images that the answer's Markdown shows and
+    storage does not hold (deleted, or named in a copy from another installation)."""
+    from articles.rendering import image_references
+
     storage = storage or default_storage
-    return [name for name in names if not storage.exists(name)]
+    return [
+        f"the image {ref.src!r} is not in the image library (deleted, or uploaded to another "
+        f"copy of the site); upload it and paste the Markdown its page gives"
+        for ref in image_references(answer)
+        if ref.own is not None and not storage.exists(ref.own.name)
+    ]

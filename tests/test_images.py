@@ -160,3 +160,46 @@ def test_a_file_named_like_a_rendition_is_stored_under_a_name_that_is_not_one():
     name = images.store(images.check_upload(picture(100, 100, name="graph-480w.png")))
     assert name.endswith("/graph-480w-1.png")
     assert parse_name(name) is not None
+
+
+# ---- Refused at import and at save, never dropped unseen ---------------------------------
+
+
+def test_import_refuses_an_external_image_with_file_and_line(write_article):
+    from articles.frontmatter import FrontMatterError, parse_file
+
+    path = write_article(answer="See ![a graph](https://example.com/g.png).")
+    with pytest.raises(FrontMatterError) as caught:
+        parse_file(path)
+    assert caught.value.line is not None
+    assert "'https://example.com/g.png' is not on this site" in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_import_refuses_an_own_image_that_is_not_in_storage(write_article):
+    from articles.importing.files import SourceFile
+    from articles.importing.prepare import prepare_file
+
+    good = images.store(images.check_upload(picture(100, 100)))
+    gone = "/media/images/0123456789ab-100x100/gone.png"
+    path = write_article(answer=f"![ok](/media/{good}) and ![x]({gone})")
+    status, _, error = prepare_file(SourceFile(path, str(path)))
+    assert status == "error"
+    assert "not in the image library" in error.message and error.line is not None
+
+
+@pytest.mark.django_db
+def test_the_article_form_refuses_an_external_image_and_a_missing_one():
+    from articles.admin.forms import ArticleAdminForm
+
+    good = images.store(images.check_upload(picture(100, 100)))
+    for answer, expected in (
+        ("![g](https://example.com/g.png)", "is not on this site"),
+        ("![g](/media/images/0123456789ab-100x100/gone.png)", "not in the image library"),
+    ):
+        form = ArticleAdminForm(data={"answer": answer})
+        form.is_valid()
+        assert expected in " ".join(form.errors["answer"])
+    form = ArticleAdminForm(data={"answer": f"![g](/media/{good})"})
+    form.is_valid()
+    assert "answer" not in form.errors

@@ -11,6 +11,8 @@ import logging
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from articles.plaintext import plain_text
 from articles.rendering import images, markdown, placeholders, sanitise
 from articles.rendering.images import ImageReference
@@ -23,6 +25,7 @@ __all__ = [
     "ImageReference",
     "RenderResult",
     "image_references",
+    "refused_images",
     "nesting_depth",
     "render_markdown",
 ]
@@ -114,6 +117,29 @@ def image_references(source: str) -> list[ImageReference]:
     return images.references(
         placeholders.formulas_as_text_in_tags(markdown.to_html(text), formulas)
     )
+
+
+def refused_images(source: str) -> list[str]:
+    """One message for each image of the answer's Markdown that is not one of this site's
+    (another site's, or an address under MEDIA_URL that names no image): save and import
+    refuse such answers rather than let the renderer drop the image unseen. Pure: whether
+    an own image's file exists is articles.images.missing_images."""
+    problems = []
+    for ref in image_references(source):
+        if ref.own is not None:
+            continue
+        if ref.src.startswith(settings.MEDIA_URL):
+            problems.append(
+                f"the image address {ref.src!r} is not one of the image library's; copy the "
+                f"Markdown from the image's page in the admin (Images)"
+            )
+        else:
+            problems.append(
+                f"the image {ref.src!r} is not on this site; only images uploaded to the "
+                f"image library (admin, Images) can be shown: upload it there and paste the "
+                f"Markdown its page gives"
+            )
+    return problems
 
 
 def _with_contents(body: str) -> str:
