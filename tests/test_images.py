@@ -203,3 +203,12 @@ def test_the_article_form_refuses_an_external_image_and_a_missing_one():
     form = ArticleAdminForm(data={"answer": f"![g](/media/{good})"})
     form.is_valid()
     assert "answer" not in form.errors
+
+
+def test_media_is_served_only_in_development(settings):
+    from django.conf.urls.static import static
+
+    settings.DEBUG = True
+    assert static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    settings.DEBUG = False
+    assert static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) == []
