@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from articles.newlines import decode_answer
+from articles.rendering import refused_images
 from articles.rendering.nesting import MAX_NESTING_DEPTH, nesting_depth
 
 try:
@@ -568,6 +569,9 @@ def record_from_mapping(data, path="<string>", source_hash="", body=""):
             f"the limit is {MAX_NESTING_DEPTH}: flatten it",
             key="answer",
         )
+    refused = refused_images(decoded)
+    if refused:
+        raise FrontMatterError(path, f"'answer': {refused[0]}", key="answer")
     score = _score(data.get("score"), path)
     no_index = _boolean(data.get("no_index"), "no_index", path)
 

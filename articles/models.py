@@ -588,3 +588,48 @@ class RelatedSuggestion(models.Model):
 
     def __str__(self):
         return f"{self.rank}. {self.suggested_id} for {self.article_id}"
+
+
+class Image(models.Model):
+    """A picture editors upload for answers. Its file's name carries its size and the
+    format of its renditions (articles.rendering.images), so an answer's `![alt](address)`
+    renders without a lookup; the upload, checks and renditions are articles.images."""
+
+    file = models.FileField(
+        max_length=255,
+        unique=True,
+        help_text="PNG, JPEG, WebP or GIF (not SVG), at most 10 MB. Renditions for "
+        "narrower screens are made once, on upload; the file cannot be replaced later.",
+    )
+    alt_text = models.CharField(
+        max_length=300,
+        help_text="What the picture shows, for readers who cannot see it (screen readers, "
+        "images off). Pasted into the answer's Markdown with the address.",
+    )
+    width = models.PositiveIntegerField(editable=False, help_text="In pixels.")
+    height = models.PositiveIntegerField(editable=False, help_text="In pixels.")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        indexes = [models.Index(fields=["-uploaded_at"], name="image_uploaded_at")]
+
+    def __str__(self):
+        return self.alt_text
+
+    def get_absolute_url(self):
+        return self.file.url
+
+    @property
+    def markdown(self):
+        """The Markdown that shows this image in an answer."""
+        alt = self.alt_text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+        return f"![{alt}]({self.file.url})"

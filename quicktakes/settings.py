@@ -229,7 +229,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
-# Uploaded files (imports waiting for confirmation): Django's storage API, a folder by default.
+# Uploaded files (imports waiting for confirmation, images in answers): Django's storage
+# API, a folder by default.
+MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 #: The largest upload the import page accepts (bytes, all files of one request together);
 #: checked from the request's Content-Length before its body is read.

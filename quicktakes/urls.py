@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemaps_views
 from django.urls import include, path
@@ -21,6 +23,9 @@ urlpatterns = [
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain")),
     path("", include("articles.urls")),
 ]
+# Uploaded images in development only (static() adds nothing unless DEBUG); in production
+# the reverse proxy serves MEDIA_ROOT at MEDIA_URL (README, "Images").
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler404 = "quicktakes.errors.page_not_found"
 handler500 = "quicktakes.errors.server_error"

@@ -39,6 +39,7 @@ DATA_MIGRATIONS = {
     "articles.migrations.0003_editors_group": "create_editors_group",
     "articles.migrations.0008_article_import": "grant_import_permission",
     "articles.migrations.0009_review_and_publishers": "create_publishers_group",
+    "articles.migrations.0011_images": "grant_image_permissions",
 }
 
 

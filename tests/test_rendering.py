@@ -811,3 +811,59 @@ def test_a_heading_never_takes_an_id_the_page_uses():
 def test_answer_html_cannot_smuggle_a_table_of_contents():
     html = render_answer(r'<nav class="toc"><a href="#x">fake</a></nav>\n\nText.').html
     assert "<nav" not in html
+
+
+# ---- Images: the site's own, responsive; any other dropped --------------------------------
+
+OWN_IMAGE = "/media/images/0123456789ab-1200x800-webp/pulley.png"
+
+
+def test_an_own_image_renders_with_size_srcset_and_lazy_loading():
+    html = render_markdown(f'See ![A pulley with $m_1$](<{OWN_IMAGE}> "Pulley").').html
+    img = re.search(r"<img [^>]*>", html).group()
+    assert f'src="{OWN_IMAGE}"' in img
+    assert 'alt="A pulley with m_1"' in img
+    assert 'width="1200"' in img and 'height="800"' in img
+    assert 'loading="lazy"' in img and 'title="Pulley"' in img
+    assert (
+        'srcset="/media/images/0123456789ab-1200x800-webp/pulley-480w.webp 480w, '
+        "/media/images/0123456789ab-1200x800-webp/pulley-960w.webp 960w, "
+        f'{OWN_IMAGE} 1200w"'
+    ) in img
+    assert 'sizes="(max-width: 1200px) 100vw, 1200px"' in img
+
+
+def test_an_own_image_without_renditions_lists_only_itself():
+    html = render_markdown("![s](/media/images/0123456789ab-300x200/s.gif)").html
+    assert 'srcset="/media/images/0123456789ab-300x200/s.gif 300w"' in html
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "https://example.com/x.png",
+        "//example.com/media/images/0123456789ab-1200x800/x.png",
+        "/media/images/0123456789ab-1200x800-webp/pulley-480w.webp",  # a rendition
+        "/media/imports/0123456789ab-1200x800/x.png",
+        "/media/images/0123456789ab-1200x800/../../secret.png",
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+    ],
+)
+def test_an_image_that_is_not_the_sites_own_is_not_rendered(src):
+    html = render_markdown(f"a ![x](<{src}>) b").html
+    assert "<img" not in html
+    assert [ref.own for ref in rendering.image_references(f"a ![x](<{src}>) b")] == [None]
+
+
+def test_the_sanitiser_keeps_only_own_addresses_in_img():
+    kept = clean(f'<img src="{OWN_IMAGE}" alt="a" srcset="{OWN_IMAGE} 1200w">')
+    assert f'src="{OWN_IMAGE}"' in kept and "srcset" in kept
+    dropped = clean('<img src="https://example.com/x.png" srcset="https://e.com/x 1w" alt="a">')
+    assert "example.com" not in dropped and "e.com" not in dropped
+
+
+def test_image_references_lists_every_image_in_order():
+    refs = rendering.image_references(f"![one]({OWN_IMAGE})\n\n[![two](https://e.com/t.png)](/l)")
+    assert [(ref.alt, ref.own is not None) for ref in refs] == [("one", True), ("two", False)]
+    assert rendering.image_references("`![code](https://e.com/x.png)`") == []

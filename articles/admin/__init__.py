@@ -11,10 +11,11 @@ import reversion
 from django.contrib import admin
 
 from articles.admin.articles import ArticleAdmin
+from articles.admin.images import ImageAdmin
 from articles.admin.imports import ArticleImportAdmin
 from articles.admin.related_links import RelatedLinkAdmin
 from articles.admin.subjects import SubjectAdmin
-from articles.models import Article, ArticleImport, RelatedLink, Subject
+from articles.models import Article, ArticleImport, Image, RelatedLink, Subject
 
 # History: an article's version holds its related links, so reverting an article brings
 # its links back as they were.
@@ -29,3 +30,5 @@ admin.site.register(Subject, SubjectAdmin)
 admin.site.register(RelatedLink, RelatedLinkAdmin)
 # Imports in the admin (upload, dry run, confirm): articles.admin.imports.
 admin.site.register(ArticleImport, ArticleImportAdmin)
+# The image library (upload, renditions, the Markdown to paste): articles.admin.images.
+admin.site.register(Image, ImageAdmin)

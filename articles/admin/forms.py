@@ -21,8 +21,9 @@ from articles.admin.widgets import (
     CountedTextInput,
 )
 from articles.frontmatter import KNOWN_KEYS, MAX_ANSWER_CHARS, SEO_KEYS
+from articles.images import missing_images
 from articles.models import Article, RelatedLink, Subject
-from articles.rendering import MAX_NESTING_DEPTH, nesting_depth
+from articles.rendering import MAX_NESTING_DEPTH, nesting_depth, refused_images
 
 
 class TextAsWrittenField(forms.CharField):
@@ -117,6 +118,9 @@ class ArticleAdminForm(forms.ModelForm):
                 f"The answer nests {depth} levels deep (lists, block quotes, brackets); "
                 f"the limit is {MAX_NESTING_DEPTH}. Flatten it before saving."
             )
+        problems = refused_images(answer or "") or missing_images(answer or "")
+        if problems:
+            raise ValidationError([f"The answer cannot be saved: {p}." for p in problems])
         return answer
 
     def clean(self):

@@ -12,7 +12,15 @@ import os
 from dataclasses import dataclass
 
 from articles import rendering
-from articles.frontmatter import MAX_FILE_BYTES, ArticleRecord, FrontMatterError, parse_bytes
+from articles.frontmatter import (
+    MAX_FILE_BYTES,
+    ArticleRecord,
+    FrontMatterError,
+    _key_line,
+    parse_bytes,
+    split_front_matter,
+)
+from articles.images import missing_images
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +135,11 @@ def prepare_file(source):
     try:
         record = parse_bytes(data, name)
         answer = record.answer
+        missing = missing_images(answer)
+        if missing:
+            yaml_text, _, first_line = split_front_matter(data.decode("utf-8-sig"), name)
+            line = _key_line(yaml_text, "answer", first_line)
+            raise FrontMatterError(name, f"'answer': {missing[0]}", line=line)
         result = rendering.render_markdown(answer)
     except FrontMatterError as error:
         return "error", source, error

@@ -11,15 +11,21 @@ import logging
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from articles.plaintext import plain_text
-from articles.rendering import markdown, placeholders, sanitise
+from articles.rendering import images, markdown, placeholders, sanitise
+from articles.rendering.images import ImageReference
 from articles.rendering.math import FormulaError, latex_to_mathml
 from articles.rendering.nesting import MAX_NESTING_DEPTH, nesting_depth
 
 __all__ = [
     "MAX_NESTING_DEPTH",
     "RENDERER_VERSION",
+    "ImageReference",
     "RenderResult",
+    "image_references",
+    "refused_images",
     "nesting_depth",
     "render_markdown",
 ]
@@ -28,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 # Bump whenever the HTML for the same source can change; stored next to the HTML so a
 # re-render job can find stale rows.
-RENDERER_VERSION = 7
+RENDERER_VERSION = 8
 
 #: An answer with this many headings or more gets a table of contents: a nav of links to
 #: its headings, before its first block.
@@ -70,7 +76,7 @@ def render_markdown(source: str) -> RenderResult:
 def _render(source: str) -> RenderResult:
     text, formulas = placeholders.protect(source)
     markup = placeholders.formulas_as_text_in_tags(markdown.to_html(text), formulas)
-    safe = sanitise.clean(markup)
+    safe = sanitise.clean(images.rewrite(markup))
     rendered: dict[int, str] = {}
     # One conversion per distinct formula: an answer repeating `$x$` converts it once.
     converted: dict[tuple[str, bool], tuple[str, bool]] = {}
@@ -97,6 +103,43 @@ def _render(source: str) -> RenderResult:
 
     body = placeholders.substitute(safe, formulas, formula_html)
     return RenderResult(html=_with_contents(body), formulas=counts[0], fallbacks=counts[1])
+
+
+def image_references(source: str) -> list[ImageReference]:
+    """The images an answer's Markdown shows (`![alt](src)`), in order, each with the
+    OwnImage it names or None when it is not one of this site's images. Read by save and
+    import to refuse other images with a clear message; the renderer itself drops them.
+    Raises what the engine raises (nothing for input the import and the admin accept)."""
+    source = _LONE_SURROGATE.sub("\ufffd", source or "")
+    if "![" not in source:  # no image syntax: spare the engine
+        return []
+    text, formulas = placeholders.protect(source)
+    return images.references(
+        placeholders.formulas_as_text_in_tags(markdown.to_html(text), formulas)
+    )
+
+
+def refused_images(source: str) -> list[str]:
+    """One message for each image of the answer's Markdown that is not one of this site's
+    (another site's, or an address under MEDIA_URL that names no image): save and import
+    refuse such answers rather than let the renderer drop the image unseen. Pure: whether
+    an own image's file exists is articles.images.missing_images."""
+    problems = []
+    for ref in image_references(source):
+        if ref.own is not None:
+            continue
+        if ref.src.startswith(settings.MEDIA_URL):
+            problems.append(
+                f"the image address {ref.src!r} is not one of the image library's; copy the "
+                f"Markdown from the image's page in the admin (Images)"
+            )
+        else:
+            problems.append(
+                f"the image {ref.src!r} is not on this site; only images uploaded to the "
+                f"image library (admin, Images) can be shown: upload it there and paste the "
+                f"Markdown its page gives"
+            )
+    return problems
 
 
 def _with_contents(body: str) -> str:

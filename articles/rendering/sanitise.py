@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import nh3
 
+from articles.rendering.images import is_own_image_attribute
+
 ALLOWED_TAGS = frozenset(
     {
         "p",
@@ -36,6 +38,9 @@ ALLOWED_TAGS = frozenset(
         "tr",
         "th",
         "td",
+        # Only this site's images: articles.rendering.images makes them, drops the others,
+        # and own_image_attributes keeps any other address out of src and srcset.
+        "img",
     }
 )
 ALLOWED_ATTRIBUTES = {
@@ -46,6 +51,9 @@ ALLOWED_ATTRIBUTES = {
     "div": frozenset({"class"}),
     "span": frozenset({"class"}),
     "code": frozenset({"class"}),
+    "img": frozenset(
+        {"src", "alt", "title", "width", "height", "srcset", "sizes", "loading", "decoding"}
+    ),
     **{f"h{level}": frozenset({"id"}) for level in range(1, 7)},
 }
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
@@ -69,4 +77,9 @@ def clean(markup: str) -> str:
         # rel is set by articles.rendering.markdown, on links that leave the site only.
         link_rel=None,
         strip_comments=True,
+        attribute_filter=_own_images_only,
     )
+
+
+def _own_images_only(tag: str, attribute: str, value: str) -> str | None:
+    return value if is_own_image_attribute(tag, attribute, value) else None

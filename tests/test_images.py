@@ -1,0 +1,214 @@
+"""The image library: uploads checked and decoded once (size, format, pixels, SVG),
+renditions made at upload and never upscaled, the admin's list and the Markdown to paste."""
+
+import io
+
+import PIL.Image
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from articles import images
+from articles.models import Image
+from articles.rendering.images import parse_name
+
+ADD = "admin:articles_image_add"
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def editor(client):
+    user = User.objects.create_user("edna", password="a-long-test-password", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(user)
+    return user
+
+
+def picture(width, height, format="PNG", mode="RGB", name=None):
+    """An upload of a width x height picture with some detail (a gradient)."""
+    image = PIL.Image.linear_gradient("L").resize((width, height)).convert(mode)
+    out = io.BytesIO()
+    image.save(out, format)
+    extension = {"JPEG": "jpg"}.get(format, format.lower())
+    return SimpleUploadedFile(name or f"Pulley Diagram.{extension}", out.getvalue())
+
+
+def test_an_upload_is_stored_with_renditions_narrower_than_it_never_wider():
+    checked = images.check_upload(picture(1200, 800))
+    name = images.store(checked)
+    own = parse_name(name)
+    assert (own.width, own.height) == (1200, 800)
+    assert own.rendition_widths == (480, 960)
+    for width in (480, 960):
+        with default_storage.open(own.rendition_name(width)) as stream:
+            assert PIL.Image.open(stream).size == (width, own.rendition_height(width))
+    assert not default_storage.exists(own.name.replace(".png", "-1440w.png"))
+    assert not any("1440w" in n for n in default_storage.listdir(name.rpartition("/")[0])[1])
+    assert name.endswith("/pulley-diagram.png")
+
+
+def test_renditions_take_webp_when_it_is_smaller():
+    # A photo-like JPEG: WebP at the same quality is smaller.
+    checked = images.check_upload(picture(1000, 700, "JPEG"))
+    extension, renditions = images.make_renditions(checked)
+    assert extension == "webp"
+    assert set(renditions) == {480, 960}
+
+
+def test_an_image_no_wider_than_the_narrowest_rendition_gets_none():
+    checked = images.check_upload(picture(400, 300))
+    assert images.make_renditions(checked) == (None, {})
+    assert parse_name(images.store(checked)).rendition_widths == ()
+
+
+def test_svg_is_refused_with_a_clear_message():
+    svg = SimpleUploadedFile(
+        "d.png", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>'
+    )
+    with pytest.raises(images.ImageRefused, match="SVG images are not accepted"):
+        images.check_upload(svg)
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_decoded():
+    # 50 megapixels of one colour: a few kB of PNG.
+    out = io.BytesIO()
+    PIL.Image.new("1", (10_000, 5_000)).save(out, "PNG")
+    bomb = SimpleUploadedFile("bomb.png", out.getvalue())
+    assert bomb.size < 100_000
+    with pytest.raises(images.ImageRefused, match="too large to decode safely"):
+        images.check_upload(bomb)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(monkeypatch):
+    class Unread(SimpleUploadedFile):
+        def read(self, *args):
+            raise AssertionError("read before its size was checked")
+
+    upload = Unread("big.png", picture(100, 100).read())
+    monkeypatch.setattr(images, "MAX_UPLOAD_BYTES", upload.size - 1)
+    with pytest.raises(images.ImageRefused, match="the limit is"):
+        images.check_upload(upload)
+
+
+@pytest.mark.parametrize(
+    "content", [b"just text", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, b"BM" + b"\x00" * 60]
+)
+def test_what_is_not_a_png_jpeg_webp_or_gif_is_refused(content):
+    with pytest.raises(images.ImageRefused):
+        images.check_upload(SimpleUploadedFile("x.png", content))
+
+
+@pytest.mark.django_db
+def test_an_editor_uploads_an_image_and_gets_the_markdown_to_paste(client, editor):
+    response = client.post(
+        reverse(ADD),
+        {"file": picture(1200, 800), "alt_text": "A pulley  with two masses"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    image = Image.objects.get()
+    assert (image.width, image.height, image.uploaded_by) == (1200, 800, editor)
+    assert image.alt_text == "A pulley with two masses"
+    assert image.markdown == f"![A pulley with two masses](/media/{image.file.name})"
+    page = client.get(reverse("admin:articles_image_change", args=[image.pk])).content.decode()
+    assert image.markdown in page
+    # Stored once, beside its renditions: the original, 480w and 960w.
+    folder = image.file.name.rpartition("/")[0]
+    assert len(default_storage.listdir(folder)[1]) == 3
+
+
+@pytest.mark.django_db
+def test_the_upload_form_says_why_an_svg_is_refused(client, editor):
+    svg = SimpleUploadedFile("d.svg", b'<svg xmlns="http://www.w3.org/2000/svg"></svg>')
+    response = client.post(reverse(ADD), {"file": svg, "alt_text": "A drawing"})
+    assert response.status_code == 200
+    assert "SVG images are not accepted" in response.content.decode()
+    assert not Image.objects.exists()
+
+
+@pytest.mark.django_db
+def test_alt_text_is_required(client, editor):
+    response = client.post(reverse(ADD), {"file": picture(100, 100), "alt_text": "  "})
+    assert response.status_code == 200
+    assert not Image.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_library_is_searched_by_alt_text_and_file_name_with_thumbnails(client, editor):
+    for alt, name in (("A pulley", "pulley.png"), ("A titration curve", "curve.png")):
+        client.post(reverse(ADD), {"file": picture(600, 400, name=name), "alt_text": alt})
+    changelist = reverse("admin:articles_image_changelist")
+
+    def found(query):
+        response = client.get(changelist, {"q": query})
+        return [image.alt_text for image in response.context["cl"].result_list], response
+
+    assert found("titration")[0] == ["A titration curve"]
+    by_name, response = found("pulley.png")
+    assert by_name == ["A pulley"]
+    # The thumbnail is the narrowest rendition.
+    page = response.content.decode()
+    assert "-480w." in page and 'class="image-thumbnail"' in page
+
+
+def test_a_file_named_like_a_rendition_is_stored_under_a_name_that_is_not_one():
+    name = images.store(images.check_upload(picture(100, 100, name="graph-480w.png")))
+    assert name.endswith("/graph-480w-1.png")
+    assert parse_name(name) is not None
+
+
+# ---- Refused at import and at save, never dropped unseen ---------------------------------
+
+
+def test_import_refuses_an_external_image_with_file_and_line(write_article):
+    from articles.frontmatter import FrontMatterError, parse_file
+
+    path = write_article(answer="See ![a graph](https://example.com/g.png).")
+    with pytest.raises(FrontMatterError) as caught:
+        parse_file(path)
+    assert caught.value.line is not None
+    assert "'https://example.com/g.png' is not on this site" in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_import_refuses_an_own_image_that_is_not_in_storage(write_article):
+    from articles.importing.files import SourceFile
+    from articles.importing.prepare import prepare_file
+
+    good = images.store(images.check_upload(picture(100, 100)))
+    gone = "/media/images/0123456789ab-100x100/gone.png"
+    path = write_article(answer=f"![ok](/media/{good}) and ![x]({gone})")
+    status, _, error = prepare_file(SourceFile(path, str(path)))
+    assert status == "error"
+    assert "not in the image library" in error.message and error.line is not None
+
+
+@pytest.mark.django_db
+def test_the_article_form_refuses_an_external_image_and_a_missing_one():
+    from articles.admin.forms import ArticleAdminForm
+
+    good = images.store(images.check_upload(picture(100, 100)))
+    for answer, expected in (
+        ("![g](https://example.com/g.png)", "is not on this site"),
+        ("![g](/media/images/0123456789ab-100x100/gone.png)", "not in the image library"),
+    ):
+        form = ArticleAdminForm(data={"answer": answer})
+        form.is_valid()
+        assert expected in " ".join(form.errors["answer"])
+    form = ArticleAdminForm(data={"answer": f"![g](/media/{good})"})
+    form.is_valid()
+    assert "answer" not in form.errors
+
+
+def test_media_is_served_only_in_development(settings):
+    from django.conf.urls.static import static
+
+    settings.DEBUG = True
+    assert static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    settings.DEBUG = False
+    assert static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) == []
