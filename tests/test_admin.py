@@ -141,6 +141,7 @@ def test_editors_group_holds_exactly_what_editors_need():
             "article": ("view", "add", "change", "delete"),
             "relatedlink": ("view", "add", "change", "delete"),
             "subject": ("view", "change"),
+            "image": ("view", "add", "change", "delete"),
         }.items()
         for action in actions
     } | {("articles", "import_articles")}
@@ -152,8 +153,8 @@ def test_editors_group_migration_runs_twice_and_reverses():
     migration.create_editors_group(global_apps, schema_editor)
     migration.create_editors_group(global_apps, schema_editor)
     assert Group.objects.filter(name="Editors").count() == 1
-    # Ten of its own, and "import_articles" from migration 0008.
-    assert Group.objects.get(name="Editors").permissions.count() == 11
+    # Ten of its own, "import_articles" from migration 0008 and four on images from 0011.
+    assert Group.objects.get(name="Editors").permissions.count() == 15
     migration.delete_editors_group(global_apps, schema_editor)
     assert not Group.objects.filter(name="Editors").exists()
 
