@@ -248,11 +248,19 @@ STORAGES = {
     },
 }
 
+# Django reports a server error (500) on the console itself only with DEBUG; in production
+# it would mail ADMINS, when there are any. The "errors" handler writes the traceback to
+# stderr (gunicorn's error log, the journal) when DEBUG is off, so no 500 goes unrecorded.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "errors": {"class": "logging.StreamHandler", "filters": ["require_debug_false"]},
+    },
     "loggers": {
         "articles": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+        "django.request": {"handlers": ["errors"], "level": "ERROR"},
     },
 }

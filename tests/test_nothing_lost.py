@@ -14,6 +14,7 @@ from django.db.models import F
 from django.urls import reverse
 from reversion.models import Version
 
+from articles.admin.articles import ArticleAdmin
 from articles.admin.forms import ArticleAdminForm
 from articles.exporting import front_matter
 from articles.importing import import_paths
@@ -135,6 +136,32 @@ def test_a_change_landing_between_the_check_and_the_save_is_refused_too(two_tabs
     assert refused.status_code == 200
     assert "nothing was saved" in errors_of(refused)
     assert article().author == "Other"
+
+
+def test_changes_landing_between_every_check_and_save_end_in_a_message(two_tabs, monkeypatch):
+    # Each time the save is checked again, another change slips in right after the check:
+    # the editor is told, never shown a server error, and nothing of the form is written.
+    # (One test transaction holds both writers, so each refusal's rollback undoes the
+    # other writer's change too; it is made again after every check.)
+    ada, _ = two_tabs
+    obj = article()
+    url, form = open_form(ada, obj)
+    original_clean = ArticleAdminForm.clean
+    checks = []
+
+    def clean_then_someone_saves(self):
+        checks.append(1)
+        cleaned = original_clean(self)  # the check passes...
+        Article.objects.filter(pk=obj.pk).update(version=F("version") + 1, author="Other")
+        return cleaned  # ...and the save finds a newer version
+
+    monkeypatch.setattr(ArticleAdminForm, "clean", clean_then_someone_saves)
+    form["author"] = "Ada"
+    response = ada.post(url, form, follow=True)
+    assert response.status_code == 200
+    assert len(checks) == ArticleAdmin.STALE_ATTEMPTS
+    assert "nothing was saved" in response.content.decode()
+    assert article().author != "Ada"
 
 
 def test_saving_again_after_the_refusal_applies_the_editors_input(two_tabs):

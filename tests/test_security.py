@@ -72,6 +72,23 @@ def test_the_deploy_check_with_production_settings_reports_nothing(static_root):
     assert "System check identified no issues (0 silenced)." in result.stdout
 
 
+def test_a_server_error_with_debug_off_writes_its_traceback_to_stderr():
+    # Django's own logging shows a 500's traceback only with DEBUG on; the site's logs it
+    # for the operator otherwise (gunicorn's error log), and not twice with DEBUG on.
+    script = (
+        "import django, logging; django.setup(); "
+        "from django.test import RequestFactory; "
+        "from django.utils.log import log_response; "
+        "log_response('Internal Server Error: %s', '/learn', "
+        "request=RequestFactory().get('/learn'), "
+        "response=type('R', (), {'status_code': 500})(), exception=ValueError('boom'))"
+    )
+    for debug, expected in (("0", 1), ("1", 1)):
+        result = run_manage("shell", "-c", script, DEBUG=debug)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.count("Internal Server Error: /learn") == expected, result.stderr
+
+
 def test_the_deploy_check_reports_a_missing_static_manifest(tmp_path):
     result = run_manage(
         "check",

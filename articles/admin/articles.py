@@ -7,11 +7,11 @@ called from here; every save goes through Article.save(), never update().
 
 import re
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import ShowFacets
 from django.contrib.admin.views.main import ORDER_VAR
 from django.db.models import Case, IntegerField, Q, Value, When
-from django.http import QueryDict
+from django.http import HttpResponseRedirect, QueryDict
 from django.urls import path
 from django.utils import formats, timezone
 from django.utils.html import format_html
@@ -257,14 +257,29 @@ class ArticleAdmin(ArticleActionsMixin, ArticleReviewMixin, ArticleHistoryMixin,
             results = results.order_by("search_rank", *queryset.query.order_by)
         return results, may_have_duplicates
 
+    #: How many times a save is checked again when other changes keep committing between
+    #: its check and its write.
+    STALE_ATTEMPTS = 5
+
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        for _ in range(self.STALE_ATTEMPTS - 1):
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except StaleVersion:
+                # Another change committed between the form's check and its save (the
+                # save's transaction is rolled back): check the same input again, against
+                # the version stored now, which refuses it with the form's message.
+                continue
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except StaleVersion:
-            # Another change committed between the form's check and its save (the save's
-            # transaction is rolled back): check the same input again, against the
-            # version stored now, which refuses it with the form's message.
-            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleVersion as stale:
+            self.message_user(
+                request,
+                f"“{stale.article}” is being changed by others right now (version "
+                f"{stale.stored}); nothing was saved. Open it again to see their changes.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
         if self.save_as_draft(request, obj, form, change):
