@@ -867,3 +867,34 @@ def test_image_references_lists_every_image_in_order():
     refs = rendering.image_references(f"![one]({OWN_IMAGE})\n\n[![two](https://e.com/t.png)](/l)")
     assert [(ref.alt, ref.own is not None) for ref in refs] == [("one", True), ("two", False)]
     assert rendering.image_references("`![code](https://e.com/x.png)`") == []
+
+
+def test_a_short_formula_is_converted_once_per_process_and_a_long_one_every_time(monkeypatch):
+    from articles.rendering import math
+
+    calls = []
+    original = math.convert_to_element
+
+    def counting(latex, **kwargs):
+        calls.append(latex)
+        return original(latex, **kwargs)
+
+    monkeypatch.setattr(math, "convert_to_element", counting)
+    math.forget_converted()
+    short = r"\frac{a}{b} + \sqrt{x}"
+    long = " + ".join(f"x_{{{n}}}" for n in range(40))
+    assert len(long) > math.CONVERTED_MAX_LENGTH
+    first = render_markdown(f"One ${short}$ and ${long}$.").html
+    second = render_markdown(f"Two ${short}$ and ${long}$.").html
+    assert first.split("One ", 1)[1] == second.split("Two ", 1)[1]
+    assert sum(short in latex for latex in calls) == 1
+    assert sum("x_{39}" in latex for latex in calls) == 2
+    # The memory is bounded in characters: the oldest go first.
+    monkeypatch.setattr(math, "CONVERTED_MAX_CHARACTERS", len(math.latex_to_mathml("y", False)))
+    math.latex_to_mathml("z", False)
+    assert list(math._converted) == [("z", False)]
+    # A formula that cannot be converted is refused every time, never remembered as one.
+    for _ in range(2):
+        with pytest.raises(math.FormulaError):
+            math.latex_to_mathml(r"\unknowncmd{x}", False)
+    math.forget_converted()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from bisect import bisect_left
+from collections import OrderedDict
 from dataclasses import dataclass
 from xml.etree import ElementTree as etree
 
@@ -433,10 +435,52 @@ def _mathml_text(text: str, tag: str) -> str:
     return html.escape(text, quote=False)
 
 
+#: Formulas at most this long (characters) are remembered once converted, in each
+#: process: short formulas (`x`, `\frac{1}{2}`, `F = ma`) recur across thousands of
+#: answers. The MathML kept is bounded in characters whatever the input, the least
+#: recently used going first.
+CONVERTED_MAX_LENGTH = 160
+CONVERTED_MAX_CHARACTERS = 8_000_000
+
+_converted: OrderedDict[tuple[str, bool], str] = OrderedDict()
+_converted_characters = 0
+_converted_lock = threading.Lock()
+
+
 def latex_to_mathml(latex: str, display: bool) -> str:
     """LaTeX (without delimiters) -> one `<math>` element as trusted HTML text.
 
-    Raises FormulaError when latex2mathml fails or emits an unknown command (`\\ce{…}`)."""
+    Raises FormulaError when latex2mathml fails or emits an unknown command (`\\ce{…}`);
+    a formula that fails is not remembered."""
+    global _converted_characters
+    if len(latex) > CONVERTED_MAX_LENGTH:
+        return _convert(latex, display)
+    key = (latex, display)
+    with _converted_lock:
+        mathml = _converted.get(key)
+        if mathml is not None:
+            _converted.move_to_end(key)
+            return mathml
+    mathml = _convert(latex, display)
+    with _converted_lock:
+        if key not in _converted:
+            _converted[key] = mathml
+            _converted_characters += len(mathml)
+            while _converted_characters > CONVERTED_MAX_CHARACTERS:
+                _, dropped = _converted.popitem(last=False)
+                _converted_characters -= len(dropped)
+    return mathml
+
+
+def forget_converted():
+    """Empty the remembered conversions (tests; a renderer change in a running process)."""
+    global _converted_characters
+    with _converted_lock:
+        _converted.clear()
+        _converted_characters = 0
+
+
+def _convert(latex: str, display: bool) -> str:
     try:
         element = convert_to_element(
             _prepare_latex(latex, display), display="block" if display else "inline"
