@@ -37,6 +37,15 @@ class Subject(models.Model):
     position = models.PositiveIntegerField(
         default=0, help_text="Order on /learn: lower comes first."
     )
+    card = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The subject's share image (1200×630 PNG, for link previews) in storage: "
+        "drawn when the subject is saved with a new title (articles.cards); empty until "
+        "then, when pages show the site's card.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
