@@ -30,7 +30,16 @@ from django.db.models import Min
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 
-from articles import caching, canonical, prerender, querysets, redirects, related, search
+from articles import (
+    caching,
+    canonical,
+    cards,
+    prerender,
+    querysets,
+    redirects,
+    related,
+    search,
+)
 from articles.addresses import article_path, subject_feed_path, subject_path
 from articles.caching import (
     LISTING,
@@ -316,8 +325,23 @@ def subject_saved(subject, before):
         canonical.update_canonical(
             source_ids=subject.articles.exclude(source_id=None).values("source_id")
         )
+    subject_card(subject)
     # /learn and the sitemaps show when it changed; its own pages only if it did.
     invalidate({LISTING, subject_tag(subject.slug)} if before != now else {LISTING})
+
+
+def subject_card(subject):
+    """Give ``subject`` the share image of its title (and the site its own): drawn and
+    stored only when storage does not hold one of that title already, recorded on the row
+    (one query) only when its name changed. Returns True when the row changed."""
+    cards.ensure_site_card()
+    name = cards.subject_card_name(subject.slug, subject.title)
+    cards.ensure(name, subject.title)
+    if subject.card == name:
+        return False
+    subject.card = name
+    Subject._base_manager.filter(pk=subject.pk).update(card=name)
+    return True
 
 
 def subject_deleted(subject):

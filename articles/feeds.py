@@ -6,7 +6,6 @@ invalid or make Django refuse to write it. Visibility comes from articles.querys
 articles.canonical; nothing here decides who may see what.
 """
 
-import datetime
 import re
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Rss201rev2Feed
 
+from articles import modified
 from articles.models import Article, Subject
 
 #: Items in every feed.
@@ -53,10 +53,10 @@ class _ArticleFeed(Feed):
     item_guid_is_permalink = True
 
     def item_pubdate(self, item):
-        return datetime.datetime.combine(item.date, datetime.time.min, tzinfo=datetime.UTC)
+        return modified.posted_time(item.date)
 
     def item_updateddate(self, item):
-        return item.updated
+        return item.modified_at
 
     def item_author_name(self, item):
         return xml_text(item.author) or None
@@ -72,7 +72,7 @@ class _ArticleFeed(Feed):
                 "question",
                 "answer_html",
                 "date",
-                "updated",
+                "content_changed_at",
                 "author",
                 "subject__slug",
                 "subject__title",

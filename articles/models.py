@@ -11,7 +11,7 @@ from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import querysets, rendering
+from articles import modified, querysets, rendering
 from articles.querysets import (
     ArticleQuerySet,
     RedirectQuerySet,
@@ -36,6 +36,15 @@ class Subject(models.Model):
     )
     position = models.PositiveIntegerField(
         default=0, help_text="Order on /learn: lower comes first."
+    )
+    card = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The subject's share image (1200×630 PNG, for link previews) in storage: "
+        "drawn when the subject is saved with a new title (articles.cards); empty until "
+        "then, when pages show the site's card.",
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -166,6 +175,16 @@ class Article(models.Model):
         help_text="Last time an editor changed the answer (not an import, not other fields); "
         "after the posting date, the page says “Updated on” that day.",
     )
+    content_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When readers' text (title, question, answer) last changed after the "
+        "posting date: an editor's change, or an import of a changed file that keeps its "
+        "date. Empty: unchanged since the posting date (a file with a new date clears it). "
+        "The article's modified time (sitemaps, feeds, page head) is this, else the "
+        "posting date.",
+    )
     source_hash = models.CharField(
         max_length=64,
         blank=True,
@@ -241,10 +260,12 @@ class Article(models.Model):
         self.edited_at = timezone.now()
         if self._answer_changed():
             self.answer_edited_at = self.edited_at
+        if self._content_changed():
+            self.content_changed_at = self.edited_at
         # An editor's change: the file's hash no longer describes the row, so the next
         # import reads the file and reports it as a conflict instead of "unchanged".
         self.source_hash = ""
-        extra = {"edited_at", "answer_edited_at", "version", "source_hash"}
+        extra = {"edited_at", "answer_edited_at", "content_changed_at", "version", "source_hash"}
         if self.renderer_version != rendering.RENDERER_VERSION or self.answer != getattr(
             self, "_rendered_answer", None
         ):
@@ -258,6 +279,10 @@ class Article(models.Model):
             if not self._state.adding and self.pk is not None:
                 self._claim_next_version()
             super().save(*args, **kwargs)
+        # The next save compares its text with the text stored now.
+        self._loaded_content = {
+            name: self.__dict__[name] for name in modified.CONTENT_FIELDS if name in self.__dict__
+        }
 
     def get_absolute_url(self):
         return reverse("articles:detail", kwargs={"subject": self.subject.slug, "slug": self.slug})
@@ -288,6 +313,23 @@ class Article(models.Model):
         if self._state.adding or "_rendered_answer" not in self.__dict__:
             return False
         return self.answer != self._rendered_answer
+
+    def _content_changed(self):
+        """True when this save changes the text readers see (modified.CONTENT_FIELDS) of a
+        stored article, compared with the values it was loaded with (fields not loaded
+        count as unchanged)."""
+        loaded = self.__dict__.get("_loaded_content")
+        if self._state.adding or not loaded:
+            return False
+        current = {name: self.__dict__[name] for name in loaded if name in self.__dict__}
+        return modified.content_changed(loaded, current)
+
+    @property
+    def modified_at(self):
+        """When the article last changed for its readers (an aware datetime): the posting
+        date's start in UTC, or ``content_changed_at`` when later (articles.modified).
+        Named by the page's JSON-LD and Open Graph, the sitemap and the feeds."""
+        return modified.modified_time(self.date, self.content_changed_at)
 
     @property
     def updated_on(self):
@@ -331,6 +373,9 @@ class Article(models.Model):
             instance._rendered_answer = instance.answer
         if "version" in field_names:
             instance._loaded_version = instance.version
+        instance._loaded_content = {
+            name: getattr(instance, name) for name in modified.CONTENT_FIELDS if name in field_names
+        }
         return instance
 
 

@@ -10,9 +10,9 @@ import json
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from articles import cards
 from articles.plaintext import readable_text
 
 #: schema.org's JSON-LD context.
@@ -49,6 +49,34 @@ def _author(name):
     return {"@type": "Person", "name": name}
 
 
+def share_image(subject=None):
+    """The share image a page names: ``subject``'s card when it has one, else the site's
+    card when stored, else None (articles.cards.image_meta's dict). Never draws one."""
+    if subject is not None and subject.card:
+        return cards.image_meta(subject.card, f"{subject.title} | {settings.SITE_NAME}")
+    return cards.image_meta(cards.stored_site_card(), settings.SITE_NAME)
+
+
+def image_tags(image):
+    """Open Graph and Twitter card pairs for ``image`` (share_image's dict or None):
+    ``(open_graph, twitter)``, two lists of (property, content) pairs."""
+    if image is None:
+        return [], [("twitter:card", "summary")]
+    open_graph = [
+        ("og:image", image["url"]),
+        ("og:image:type", "image/png"),
+        ("og:image:width", str(image["width"])),
+        ("og:image:height", str(image["height"])),
+        ("og:image:alt", image["alt"]),
+    ]
+    twitter = [
+        ("twitter:card", "summary_large_image"),
+        ("twitter:image", image["url"]),
+        ("twitter:image:alt", image["alt"]),
+    ]
+    return open_graph, twitter
+
+
 def page_title(question, subject_title):
     """An article page's ``<title>``: its question, its subject, the site's name."""
     return f"{question} | {subject_title} | {settings.SITE_NAME}"
@@ -57,7 +85,8 @@ def page_title(question, subject_title):
 def article_head(article):
     """Head values for an article page: ``title``, ``description``, ``keywords``,
     ``canonical_url``, ``noindex`` (bool), ``open_graph`` and ``twitter`` (lists of
-    (property, content) pairs), ``json_ld`` (safe string), ``feed_url``, ``feed_title``.
+    (property, content) pairs, the subject's share image among them), ``json_ld`` (safe
+    string), ``feed_url``, ``feed_title``.
 
     The answer's text is the stored answer HTML as readable plain text (articles.plaintext).
     The canonical URL names the canonical copy of a cross-posted article (articles.canonical)
@@ -70,7 +99,8 @@ def article_head(article):
     title = page_title(article.question, subject.title)
     description = article.seo_description
     published = article.date.isoformat()
-    modified = (article.edited_at or article.updated or timezone.now()).isoformat()
+    # The file's date until its text changes (articles.modified), as sitemaps and feeds say.
+    modified = article.modified_at.isoformat()
     author = _author(article.author) if article.author else None
     answer = {
         "@type": "Answer",
@@ -120,7 +150,9 @@ def article_head(article):
     ]
     if description:
         open_graph.insert(3, ("og:description", description))
-    twitter = [("twitter:card", "summary"), ("twitter:title", article.question)]
+    image_og, image_twitter = image_tags(share_image(subject))
+    open_graph += image_og
+    twitter = [*image_twitter, ("twitter:title", article.question)]
     if description:
         twitter.append(("twitter:description", description))
     return {
@@ -162,7 +194,8 @@ def _page_url(path, number):
 def subject_head(subject, page):
     """Head values for a page of a subject: ``canonical_url`` (page 1 has no ``?page``),
     ``prev_url`` / ``next_url`` (absolute, or None), ``noindex`` (unlisted subject),
-    ``json_ld`` (its BreadcrumbList), ``feed_url``, ``feed_title``.
+    ``json_ld`` (its BreadcrumbList), ``feed_url``, ``feed_title``, ``open_graph`` and
+    ``twitter`` (the share image's tags: the subject's card, else the site's).
 
     ``page``: the paginator's Page, or None when the subject has a single page.
     """
@@ -183,10 +216,17 @@ def subject_head(subject, page):
         "next_url": next_url,
         "noindex": not subject.listed,
         "json_ld": json_ld(breadcrumb_list(crumbs)),
+        **dict(zip(("open_graph", "twitter"), image_tags(share_image(subject)), strict=True)),
         **subject_feed(subject),
     }
 
 
 def index_head():
-    """Head values for /learn: ``canonical_url``."""
-    return {"canonical_url": absolute(reverse("articles:index"))}
+    """Head values for /learn: ``canonical_url``, ``open_graph`` and ``twitter`` (the
+    site card's tags, when it is stored)."""
+    open_graph, twitter = image_tags(share_image())
+    return {
+        "canonical_url": absolute(reverse("articles:index")),
+        "open_graph": open_graph,
+        "twitter": twitter,
+    }

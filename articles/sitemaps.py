@@ -15,6 +15,7 @@ from django.db.models import Max
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from articles import modified
 from articles.models import Article, Subject
 from articles.querysets import published_q
 
@@ -33,42 +34,62 @@ class _SiteUrlSitemap(Sitemap):
         return parts.netloc + parts.path.rstrip("/")
 
 
+def _latest(posted_day, changed_at):
+    """The latest modified time of articles whose latest posting date is ``posted_day`` and
+    latest content change ``changed_at`` (either None): the latest of their
+    articles.modified times, as max(max a, max b) == max over rows of max(a, b)."""
+    if posted_day is None:
+        return None
+    return modified.modified_time(posted_day, changed_at)
+
+
+def _latest_of(prefix=""):
+    """Aggregates for _latest over published articles (``prefix``: the path to them)."""
+    visible = published_q(prefix) if prefix else None
+    return {
+        "latest_date": Max(f"{prefix}date", filter=visible),
+        "latest_change": Max(f"{prefix}content_changed_at", filter=visible),
+    }
+
+
 class SubjectSitemap(_SiteUrlSitemap):
-    """Listed subjects; ``lastmod`` is the latest change to the subject or its articles."""
+    """Listed subjects; ``lastmod`` is the latest modified time of its published articles
+    (articles.modified), or the subject's own last save when it has none."""
 
     def items(self):
         return (
             Subject.objects.listed()
-            .annotate(articles_updated=Max("articles__updated", filter=published_q("articles__")))
+            .annotate(**_latest_of("articles__"))
             .only("slug", "updated")
             .order_by("position", "pk")
         )
 
     def lastmod(self, subject):
-        return max(filter(None, (subject.updated, subject.articles_updated)))
+        return _latest(subject.latest_date, subject.latest_change) or subject.updated
 
     def get_latest_lastmod(self):
-        return Subject.objects.listed().aggregate(
-            latest=Max("articles__updated", filter=published_q("articles__"))
-        )["latest"]
+        latest = Subject.objects.listed().aggregate(**_latest_of("articles__"))
+        return _latest(latest["latest_date"], latest["latest_change"])
 
 
 class ArticleSitemap(_SiteUrlSitemap):
-    """Canonical, indexable articles of listed subjects; ``lastmod`` is the row's last change."""
+    """Canonical, indexable articles of listed subjects; ``lastmod`` is the article's
+    modified time (articles.modified): its file's date until its text changes."""
 
     def items(self):
         return (
             Article.objects.indexable()
             .select_related("subject")
-            .only("slug", "updated", "subject__slug")
+            .only("slug", "date", "content_changed_at", "subject__slug")
             .order_by("pk")
         )
 
     def lastmod(self, article):
-        return article.updated
+        return article.modified_at
 
     def get_latest_lastmod(self):
-        return Article.objects.indexable().aggregate(latest=Max("updated"))["latest"]
+        latest = Article.objects.indexable().aggregate(**_latest_of())
+        return _latest(latest["latest_date"], latest["latest_change"])
 
 
 SITEMAPS = {"subjects": SubjectSitemap, "articles": ArticleSitemap}

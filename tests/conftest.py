@@ -132,14 +132,22 @@ def _empty_cache():
     cache.clear()
 
 
+@pytest.fixture(scope="session")
+def _media_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
+def _plain_static_storage(settings, _media_folder):
     # Manifest storage needs collectstatic; tests render templates without it.
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.SITE_URL = "https://learn.example.com"
+    # Files saved through storage (share images drawn at subject saves) stay out of the
+    # project's own media folder.
+    settings.MEDIA_ROOT = _media_folder
 
 
 MANIFEST_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}

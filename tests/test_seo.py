@@ -73,7 +73,7 @@ def test_article_head_has_open_graph_and_twitter_card(client, sample_site):
     assert meta(html, "property", "og:description") == f"A short answer to: {QUESTION}"
     assert meta(html, "property", "article:published_time") == "2024-11-29"
     assert meta(html, "property", "article:section") == "Mathematics"
-    assert meta(html, "name", "twitter:card") == "summary"
+    assert meta(html, "name", "twitter:card") == "summary_large_image"
     assert meta(html, "name", "twitter:title") == QUESTION
 
 

@@ -1,5 +1,6 @@
 """Sitemaps, robots.txt, RSS feeds and the check_seo command."""
 
+import datetime
 from io import StringIO
 from xml.etree import ElementTree
 
@@ -122,6 +123,43 @@ def test_sitemap_queries_do_not_grow_with_the_articles(client, sample_site):
     with CaptureQueriesContext(connection) as index:
         client.get("/sitemap.xml")
     assert len(index) == 4
+
+
+def test_lastmod_is_the_files_date_until_an_editor_changes_the_text(client, sample_site):
+    Article.objects.filter(slug="how-do-you-expand-a-perfect-square").update(
+        date=datetime.date(2023, 1, 2)
+    )
+    Article.objects.exclude(subject__slug="mathematics").update(date=datetime.date(2022, 5, 6))
+    index = [day[:10] for day in lastmods(client.get("/sitemap.xml"))]
+    assert set(lastmods(client.get("/sitemap-articles.xml"))) == {
+        "2024-11-29",
+        "2023-01-02",
+        "2022-05-06",
+    }
+    subjects = dict(
+        zip(
+            locs(client.get("/sitemap-subjects.xml")),
+            lastmods(client.get("/sitemap-subjects.xml")),
+            strict=True,
+        )
+    )
+    assert subjects[SITE + "/learn/mathematics"] == "2024-11-29"
+    assert subjects[SITE + "/learn/computer-science"] == "2022-05-06"
+    assert index == ["2024-11-29", "2024-11-29"]
+
+    article = Article.objects.get(slug="how-do-you-expand-a-perfect-square")
+    article.answer += " One more line."
+    article.save()
+    today = article.edited_at.date().isoformat()
+    articles = dict(
+        zip(
+            locs(client.get("/sitemap-articles.xml")),
+            lastmods(client.get("/sitemap-articles.xml")),
+            strict=True,
+        )
+    )
+    assert articles[SITE + article.get_absolute_url()] == today
+    assert [day[:10] for day in lastmods(client.get("/sitemap.xml"))] == [today, today]
 
 
 # --- robots.txt ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from articles import changes, redirects
+from articles import changes, modified, redirects
 from articles.addresses import article_path
 from articles.frontmatter import URL_RE, FrontMatterError
 from articles.importing.plan import Action, StoredArticle, plan_batch
@@ -26,6 +26,7 @@ BOOKKEEPING_FIELDS = (
     "imported_at",
     "updated",
     "version",
+    "content_changed_at",
 )
 
 
@@ -155,7 +156,16 @@ class Writer:
                     Article._base_manager.filter(pk=stored.pk).update(**bookkeeping)
                 elif decision.action is Action.UPDATE:
                     article = rows[stored.pk]
-                    for name, value in prepared.field_values().items():
+                    values = prepared.field_values()
+                    before = {name: getattr(article, name) for name in modified.CONTENT_FIELDS}
+                    article.content_changed_at = modified.imported_change_time(
+                        article.date,
+                        values["date"],
+                        modified.content_changed(before, values),
+                        article.content_changed_at,
+                        now,
+                    )
+                    for name, value in values.items():
                         setattr(article, name, value)
                     to_update.append((article, prepared))
                 # A CONFLICT writes nothing: the plan carries its message.
