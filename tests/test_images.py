@@ -5,7 +5,7 @@ import io
 
 import PIL.Image
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -212,3 +212,67 @@ def test_media_is_served_only_in_development(settings):
     assert static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
     settings.DEBUG = False
     assert static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) == []
+
+
+# ---- The answer editor's "Insert image" -------------------------------------------------
+
+PICKER = "admin:articles_image_picker"
+
+
+@pytest.mark.django_db
+def test_the_picker_lists_matching_images_with_the_markdown_to_insert(client, editor):
+    for alt, name in (("A pulley with two masses", "pulley.png"), ("A titration", "t.png")):
+        client.post(reverse(ADD), {"file": picture(600, 400, name=name), "alt_text": alt})
+    pulley = Image.objects.get(alt_text__startswith="A pulley")
+    response = client.get(reverse(PICKER), {"q": "PULLEY masses"})
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert f'data-markdown="{pulley.markdown}"' in fragment
+    assert "A titration" not in fragment and "<html" not in fragment
+    # The Markdown inserted is what the renderer takes for one of the site's own images.
+    from articles.rendering import image_references
+
+    (reference,) = image_references(pulley.markdown)
+    assert reference.own is not None and reference.own.name == pulley.file.name
+    by_file = client.get(reverse(PICKER), {"q": "t.png"}).content.decode()
+    assert "A titration" in by_file and "A pulley" not in by_file
+    nothing = client.get(reverse(PICKER), {"q": "zebra"}).content.decode()
+    assert "No image" in nothing and "zebra" in nothing
+
+
+@pytest.mark.django_db
+def test_the_picker_is_for_staff_who_may_view_images(client):
+    plain = User.objects.create_user("sam", password="a-long-test-password", is_staff=True)
+    client.force_login(plain)
+    assert client.get(reverse(PICKER)).status_code == 403
+    client.logout()
+    assert client.get(reverse(PICKER)).status_code == 302  # to the admin's login
+
+
+@pytest.mark.django_db
+def test_the_answer_editor_has_an_insert_image_button_for_those_who_may_view_images(
+    client, editor, sample_site
+):
+    from articles.models import Article
+
+    article = Article.objects.first()
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    page = client.get(url).content.decode()
+    assert 'class="button answer-editor__insert-image"' in page
+    assert f'data-picker-url="{reverse(PICKER)}"' in page
+    assert "js/admin_image_picker.js" in page
+    # Someone who may edit articles but not see the library gets no button.
+    editor.groups.clear()
+    for codename in ("view_article", "change_article"):
+        editor.user_permissions.add(Permission.objects.get(codename=codename))
+    page = client.get(url).content.decode()
+    assert "answer-editor__insert-image" not in page
+
+
+@pytest.mark.django_db
+def test_the_library_list_shows_each_images_markdown_to_copy(client, editor):
+    client.post(reverse(ADD), {"file": picture(300, 200), "alt_text": "A [small] graph"})
+    image = Image.objects.get()
+    page = client.get(reverse("admin:articles_image_changelist")).content.decode()
+    assert f'<code class="image-markdown">{image.markdown}</code>' in page
+    assert "\\[small\\]" in image.markdown
