@@ -276,3 +276,132 @@ def test_the_library_list_shows_each_images_markdown_to_copy(client, editor):
     page = client.get(reverse("admin:articles_image_changelist")).content.decode()
     assert f'<code class="image-markdown">{image.markdown}</code>' in page
     assert "\\[small\\]" in image.markdown
+
+
+# ---- Export and import of images -----------------------------------------------------------
+
+
+def _article_showing_an_image(alt="A pulley with two masses"):
+    """The sample site's perfect-square article, its answer showing a new library image."""
+    from articles.models import Article
+
+    checked = images.check_upload(picture(1200, 800))
+    image = Image.objects.create(
+        file=images.store(checked), alt_text=alt, width=checked.width, height=checked.height
+    )
+    article = Article.objects.get(slug="how-do-you-expand-a-perfect-square")
+    article.answer = f"{image.markdown}\n\n{article.answer}"
+    article.save()
+    return article, image
+
+
+def _empty_site(settings, tmp_path):
+    from articles.models import Article, Subject
+
+    Article.objects.all().delete()
+    Subject.objects.all().delete()
+    Image.objects.all().delete()
+    settings.MEDIA_ROOT = tmp_path / "other-media"
+
+
+@pytest.mark.django_db
+def test_an_export_holds_the_images_and_an_import_on_an_empty_site_brings_them_back(
+    sample_site, settings, tmp_path
+):
+    from articles.exporting import export_articles
+    from articles.importing import import_paths
+    from articles.models import Article
+
+    article, image = _article_showing_an_image()
+    page = article.answer_html
+    own = parse_name(image.file.name)
+    out = tmp_path / "export"
+    export_articles(Article.objects.all(), out)
+    for name in (own.name, *(own.rendition_name(w) for w in own.rendition_widths)):
+        assert (out / "uploads" / name).is_file()
+    assert len(list((out / "uploads").rglob("*.*"))) == 3  # only the image shown
+
+    _empty_site(settings, tmp_path)
+    assert not default_storage.exists(own.name)
+    report = import_paths([out], workers=1)
+    assert report.errors == []
+    assert report.images == 1 and "1 images added" in report.summary()
+    restored = Image.objects.get()
+    assert (restored.file.name, restored.alt_text) == (own.name, "A pulley with two masses")
+    assert (restored.width, restored.height) == (1200, 800)
+    for width in own.rendition_widths:
+        assert default_storage.exists(own.rendition_name(width))
+    again = Article.objects.get(slug=article.slug)
+    assert again.answer_html == page and 'srcset="' in page
+
+    # A second import finds the same image by name and content: nothing added twice.
+    report = import_paths([out], workers=1, force=True)
+    assert report.errors == [] and report.images == 0
+    assert Image.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_bad_image_in_an_uploaded_zip_is_named_and_the_rest_is_imported(
+    sample_site, settings, tmp_path
+):
+    import zipfile
+
+    from articles.exporting import export_articles
+    from articles.importing import import_paths
+    from articles.models import Article
+
+    article, image = _article_showing_an_image()
+    out = tmp_path / "export"
+    export_articles(Article.objects.all(), out)
+    broken = out / "uploads" / image.file.name
+    broken.write_bytes(broken.read_bytes()[:200])  # cut short
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(out.rglob("*")):
+            if path.is_file():
+                zipped.write(path, path.relative_to(out).as_posix())
+
+    _empty_site(settings, tmp_path)
+    report = import_paths([archive], workers=1)
+    messages = [str(error) for error in report.errors]
+    bad = [m for m in messages if image.file.name in m and "the image was not added" in m]
+    assert bad and "cannot be read" in bad[0], messages
+    # The article showing it is refused (its image is missing); the others are imported.
+    assert any("not in the image library" in m for m in messages)
+    assert report.created == report.files - 1 > 0
+    assert not Image.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_image_member_over_the_size_limit_is_refused_before_it_is_read(
+    sample_site, settings, tmp_path, monkeypatch
+):
+    import zipfile
+
+    from articles.exporting import export_articles
+    from articles.importing import files, import_paths
+    from articles.models import Article
+
+    _, image = _article_showing_an_image()
+    out = tmp_path / "export"
+    export_articles(Article.objects.all(), out)
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(out.rglob("*")):
+            if path.is_file():
+                zipped.write(path, path.relative_to(out).as_posix())
+    monkeypatch.setattr(files, "MAX_UPLOAD_BYTES", 100)
+    opened = []
+    open_member = zipfile.ZipFile.open
+
+    def recorded(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return open_member(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recorded)
+    _empty_site(settings, tmp_path)
+    report = import_paths([archive], workers=1)
+    messages = [str(error) for error in report.errors]
+    assert any(image.file.name in m and "the limit is 100" in m for m in messages), messages
+    assert f"uploads/{image.file.name}" not in opened and opened  # articles were read
+    assert not Image.objects.exists()
