@@ -97,8 +97,8 @@ def test_an_image_is_uploaded_inserted_with_the_keyboard_and_shown_responsive(
     dialog = page.locator("dialog.image-picker")
     dialog.wait_for(state="visible")
     page.keyboard.type("pulley")
+    dialog.locator('.image-picker__results[data-query="pulley"]').wait_for()
     choice = dialog.locator(".image-picker__choice", has_text="A pulley with two masses")
-    choice.wait_for()
     page.wait_for_function(
         "() => [...document.querySelectorAll('.image-picker__thumbnail')]"
         ".every(img => img.complete && img.naturalWidth > 0)"

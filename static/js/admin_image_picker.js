@@ -33,7 +33,8 @@
         inFlight.abort(); // only the latest search matters
       }
       inFlight = new AbortController();
-      var url = dialog.dataset.pickerUrl + "?q=" + encodeURIComponent(search.value);
+      var query = search.value;
+      var url = dialog.dataset.pickerUrl + "?q=" + encodeURIComponent(query);
       results.setAttribute("aria-busy", "true");
       fetch(url, { credentials: "same-origin", signal: inFlight.signal })
         .then(function (response) {
@@ -44,6 +45,7 @@
         })
         .then(function (html) {
           results.innerHTML = html; // made on the server, every value escaped
+          results.dataset.query = query; // what the list shows the images for
           results.removeAttribute("aria-busy");
         })
         .catch(function (error) {
