@@ -552,6 +552,7 @@ def test_a_zip_with_an_uploads_folder_brings_its_images_into_the_library(
     article_import = ArticleImport.objects.get()
     assert article_import.check_report["created"] == 1, article_import.check_report
     assert not Image.objects.exists()  # the dry run wrote no row
+    assert '<td id="count-images">1</td>' in report_page(client, article_import)
 
     confirm(client, article_import)
     image = Image.objects.get()
