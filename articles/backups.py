@@ -1,5 +1,6 @@
 """Back up and restore the whole database: SQLite through its online backup API, PostgreSQL
-through pg_dump's custom format and pg_restore.
+through pg_dump's custom format and pg_restore; and the image library's files (originals
+and renditions) in a tar file beside it, ``<backup>.images.tar``.
 
 Both work while the site is serving: a backup is one consistent snapshot and never blocks
 readers; a restore replaces everything in one step. The management commands ``backup`` and
@@ -10,16 +11,20 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.core.files.base import File
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
 from articles.caching import invalidate_everything
+from articles.rendering.images import FOLDER as IMAGES_FOLDER
 from articles.sitelock import SiteBusy, site_lock
 
 #: The first bytes of every SQLite database file (sqlite.org/fileformat.html, 1.3.1).
@@ -33,13 +38,88 @@ class BackupError(Exception):
     """A backup or restore that could not be made; the message says why and what to do."""
 
 
+#: Appended to a backup's file name to name the tar file of the image library's files.
+IMAGES_SUFFIX = ".images.tar"
+
+
 @dataclass(frozen=True)
 class BackupResult:
-    """What a backup or restore did: the file, its size in bytes, the database engine."""
+    """What a backup or restore did: the file, its size in bytes, the database engine, and
+    the number of image files written to (or brought back from) the images' tar file."""
 
     path: Path
     size: int
     vendor: str
+    images: int = 0
+
+
+def images_path(path):
+    """The tar file of the image library beside the backup at ``path``: ``<path>.images.tar``."""
+    path = Path(path)
+    return path.with_name(path.name + IMAGES_SUFFIX)
+
+
+def _storage_files(storage, folder):
+    """Every file name under ``folder`` of ``storage``, recursively, sorted."""
+    folders, files = storage.listdir(folder)
+    names = [f"{folder}/{name}" for name in files]
+    for sub in folders:
+        names += _storage_files(storage, f"{folder}/{sub}")
+    return sorted(names)
+
+
+def backup_images(target, storage=None):
+    """Write every file of the image library (``images/`` of ``storage``, the default
+    storage unless given) to the tar file ``target``, under its storage name. Images are
+    never overwritten nor renamed, so a tar made after the database's snapshot holds every
+    file that snapshot names. The file appears only once complete. Returns the number of
+    files written."""
+    storage = storage or default_storage
+    target = Path(target)
+    partial = target.with_name(f".{target.name}.partial")
+    names = _storage_files(storage, IMAGES_FOLDER) if storage.exists(IMAGES_FOLDER) else []
+    try:
+        with tarfile.open(partial, "w") as tar:
+            for name in names:
+                with storage.open(name, "rb") as stream:
+                    info = tarfile.TarInfo(name)
+                    info.size = storage.size(name)
+                    tar.addfile(info, stream)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return len(names)
+
+
+def restore_images(source, storage=None):
+    """Put back the files of the tar file ``source`` (made by backup_images) that
+    ``storage`` does not hold; files it holds already are the same (an image's name is
+    never reused) and are left alone, and files not in the tar stay. Members that are not
+    plain files under ``images/`` are refused. Returns the number of files written; raises
+    BackupError when the tar cannot be read or holds a member it should not."""
+    storage = storage or default_storage
+    written = 0
+    try:
+        with tarfile.open(source, "r") as tar:
+            for info in tar:
+                name = info.name
+                parts = name.split("/")
+                if (
+                    not info.isfile()
+                    or parts[0] != IMAGES_FOLDER
+                    or any(part in ("", ".", "..") for part in parts)
+                ):
+                    raise BackupError(f"{source} holds {name!r}, which is not an image file")
+                if storage.exists(name):
+                    continue
+                saved = storage.save(name, File(tar.extractfile(info), name=parts[-1]))
+                if saved != name:
+                    storage.delete(saved)
+                    raise BackupError(f"{name} could not be written back to storage")
+                written += 1
+    except (tarfile.TarError, OSError) as error:
+        raise BackupError(f"cannot read {source}: {error}") from None
+    return written
 
 
 def _vendor(using):
@@ -80,7 +160,8 @@ def backup(path, using=DEFAULT_DB_ALIAS):
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return BackupResult(path, path.stat().st_size, vendor)
+    images = backup_images(images_path(path))
+    return BackupResult(path, path.stat().st_size, vendor, images)
 
 
 def restore(path, using=DEFAULT_DB_ALIAS):
@@ -94,6 +175,8 @@ def restore(path, using=DEFAULT_DB_ALIAS):
     the restored data on their next query. PostgreSQL: ``pg_restore --clean --if-exists
     --single-transaction`` into the existing database (create an empty one first for a new
     server): all of it or, on any error, nothing. Cached pages are made stale afterwards.
+    When ``<path>.images.tar`` is beside it, the image files storage lacks are put back
+    first (restore_images; only added, so a refused restore leaves nothing wrong).
     Returns a BackupResult; raises BackupError (the database is then unchanged).
     """
     vendor = _vendor(using)
@@ -109,6 +192,8 @@ def restore(path, using=DEFAULT_DB_ALIAS):
         raise BackupError(f"{path} is not {kind}; the database ({vendor}) was not touched")
     applied = _sqlite_migrations(path) if vendor == "sqlite" else _pg_migrations(path, using)
     missing = check_migrations(path, applied)
+    tar = images_path(path)
+    images = restore_images(tar) if tar.is_file() else 0
     try:
         with site_lock(exclusive=True, wait=False, using=using):
             if vendor == "sqlite":
@@ -123,7 +208,7 @@ def restore(path, using=DEFAULT_DB_ALIAS):
             f"{busy}; the database was not touched: restore again once it has finished"
         ) from None
     invalidate_everything()
-    return BackupResult(path, path.stat().st_size, vendor)
+    return BackupResult(path, path.stat().st_size, vendor, images)
 
 
 def check_migrations(path, applied):

@@ -2,7 +2,9 @@
 
 Writes the same keys in the same order and with the same types as the file an article
 came from (kept at import), answers re-encoded with backslash-n, related links as
-``related_articleN`` maps, unknown keys and the body as they were. No rendering here.
+``related_articleN`` maps, unknown keys and the body as they were, and the site's images
+the answers show under ``uploads/`` beside them (as the editors' CMS exported them). No
+rendering here (the images an answer shows are read by articles.rendering).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from django.core.files.storage import default_storage
 from django.utils.text import slugify
 
 from articles import newlines
@@ -20,6 +23,7 @@ from articles.frontmatter import (
     split_front_matter,
     typed_values,
 )
+from articles.rendering import image_references
 
 try:
     _BaseDumper = yaml.CSafeDumper
@@ -152,19 +156,41 @@ def to_text(article, links=None):
     return f"---\n{yaml_text}---\n{body}"
 
 
-def export_articles(queryset, outdir):
-    """Write each article of ``queryset`` to ``outdir/<subject>/<slug>.md``.
+#: The folder of an export (and of an import) that holds the images the answers show.
+UPLOADS = "uploads"
 
-    Returns the number of files written. Raises OSError when ``outdir`` cannot be written.
+
+def export_articles(queryset, outdir, storage=None):
+    """Write each article of ``queryset`` to ``outdir/<subject>/<slug>.md``, and each of the
+    site's images its answer shows (the original and its renditions) to
+    ``outdir/uploads/<storage name>``, e.g. ``uploads/images/<key>-1200x800-webp/a.png``:
+    the address in the answer names the same file again after an import.
+
+    Returns the number of article files written (images not counted). An image the
+    storage (default: the default storage) does not hold is skipped: the answer's save
+    refused it, so only an image deleted since can be missing. Raises OSError when
+    ``outdir`` cannot be written.
     """
     outdir = Path(outdir)
+    storage = storage or default_storage
     written = 0
+    shown = set()
     queryset = queryset.select_related("subject").prefetch_related("related_links")
     for article in queryset.iterator(chunk_size=1000):
         folder = outdir / article.subject.slug
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{article.slug}.md").write_text(to_text(article), encoding="utf-8")
         written += 1
+        shown.update(ref.own for ref in image_references(article.answer) if ref.own)
+    for own in sorted(shown, key=lambda own: own.name):
+        names = [own.name, *(own.rendition_name(width) for width in own.rendition_widths)]
+        for name in names:
+            if not storage.exists(name):
+                continue
+            target = outdir / UPLOADS / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with storage.open(name, "rb") as source:
+                target.write_bytes(source.read())
     return written
 
 

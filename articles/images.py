@@ -123,10 +123,14 @@ def _encode(picture: PIL.Image.Image, format: str, lossless: bool) -> bytes:
     return out.getvalue()
 
 
-def make_renditions(checked: CheckedImage) -> tuple[str | None, dict[int, bytes]]:
+def make_renditions(
+    checked: CheckedImage, extension: str | None = None
+) -> tuple[str | None, dict[int, bytes]]:
     """The renditions of ``checked``: one for each of RENDITION_WIDTHS narrower than the
     image (never upscaled), all in one format: WebP when, all together, they are smaller
-    in WebP than in the original's own format (PNG for a GIF), that format otherwise.
+    in WebP than in the original's own format (PNG for a GIF), that format otherwise;
+    ``extension`` ("webp", or the original's own rendition format) forces the choice
+    (an image brought back by an import keeps the format its name gives).
 
     Returns ``(extension, {width: bytes})``, or ``(None, {})`` when none are made (an
     image no wider than the narrowest, or an animated GIF, whose frames are kept)."""
@@ -150,7 +154,10 @@ def make_renditions(checked: CheckedImage) -> tuple[str | None, dict[int, bytes]
             own[width] = _encode(resized, own_format, lossless)
             if own_format != "WEBP":
                 webp[width] = _encode(resized, "WEBP", lossless)
-    if webp and sum(map(len, webp.values())) < sum(map(len, own.values())):
+    if extension == "webp" and webp:
+        return "webp", webp
+    forced_own = extension is not None and extension != "webp"
+    if webp and not forced_own and sum(map(len, webp.values())) < sum(map(len, own.values())):
         return "webp", webp
     return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[own_format], own
 

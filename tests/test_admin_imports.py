@@ -516,3 +516,46 @@ def test_more_files_than_one_request_may_carry_are_refused_with_advice(client, e
     assert response.status_code == 400
     assert "At most 3 files in one upload: put more in a .zip." in response.content.decode()
     assert not ArticleImport.objects.exists()
+
+
+def test_a_zip_with_an_uploads_folder_brings_its_images_into_the_library(
+    client, editor, write_article, settings
+):
+    import shutil
+
+    import PIL.Image
+
+    from articles import images
+    from articles.models import Image
+    from articles.rendering.images import parse_name
+
+    picture = io.BytesIO()
+    PIL.Image.linear_gradient("L").resize((700, 500)).save(picture, "PNG")
+    checked = images.check_upload(SimpleUploadedFile("forces.png", picture.getvalue()))
+    name = images.store(checked)
+    stored = {
+        stored_name: (settings.MEDIA_ROOT / stored_name).read_bytes()
+        for stored_name in (name, parse_name(name).rendition_name(480))
+    }
+    shutil.rmtree(settings.MEDIA_ROOT / "images")  # another site's export
+    members = {
+        "learn/physics/what-is-inertia.md": write_article(
+            "what-is-inertia",
+            "physics",
+            "Physics",
+            question="What is inertia?",
+            answer=f"![Forces on a block](/media/{name})\\n\\nIt resists changes.",
+        ),
+        **{f"uploads/{stored_name}": data for stored_name, data in stored.items()},
+    }
+    upload(client, zipped("physics.zip", members))
+    article_import = ArticleImport.objects.get()
+    assert article_import.check_report["created"] == 1, article_import.check_report
+    assert not Image.objects.exists()  # the dry run wrote no row
+    assert '<td id="count-images">1</td>' in report_page(client, article_import)
+
+    confirm(client, article_import)
+    image = Image.objects.get()
+    assert (image.file.name, image.alt_text) == (name, "Forces on a block")
+    article = Article.objects.get()
+    assert 'srcset="' in article.answer_html and "480w" in article.answer_html

@@ -146,9 +146,10 @@ def test_a_file_that_is_not_a_backup_is_refused_and_changes_nothing(sample_site,
 def test_a_backup_without_a_path_is_named_for_the_database(sample_site, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     call_command("backup", verbosity=0)
-    (written,) = [path for path in tmp_path.iterdir() if path.name.startswith("backup-")]
+    written, images = sorted(p for p in tmp_path.iterdir() if p.name.startswith("backup-"))
     suffix = ".sqlite3" if connection.vendor == "sqlite" else ".dump"
     assert written.suffix == suffix and written.stat().st_size > 0
+    assert images.name == written.name + ".images.tar"
 
 
 # --- a restore cannot destroy ---------------------------------------------------------------
@@ -244,3 +245,73 @@ def test_an_import_waits_for_a_restore(sample_site, tmp_path):
         with pytest.raises(SiteBusy, match="a restore is running"):
             with site_lock(exclusive=False, wait=True, timeout=0.5):
                 pass
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def _library_image():
+    """One image of the library, stored with its renditions: (row, storage names)."""
+    import io
+
+    import PIL.Image
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from articles import images
+    from articles.models import Image
+    from articles.rendering.images import parse_name
+
+    out = io.BytesIO()
+    PIL.Image.linear_gradient("L").resize((1000, 600)).save(out, "PNG")
+    checked = images.check_upload(SimpleUploadedFile("graph.png", out.getvalue()))
+    image = Image.objects.create(
+        file=images.store(checked), alt_text="A graph", width=1000, height=600
+    )
+    own = parse_name(image.file.name)
+    return image, [own.name, *(own.rendition_name(w) for w in own.rendition_widths)]
+
+
+def test_a_backup_holds_the_image_files_and_a_restore_puts_them_back(
+    sample_site, tmp_path, media_root, settings
+):
+    import shutil
+
+    from django.core.files.storage import default_storage
+
+    from articles.backups import images_path
+    from articles.models import Image
+
+    image, names = _library_image()
+    contents = {name: default_storage.open(name).read() for name in names}
+    backup = tmp_path / "site.backup"
+    call_command("backup", str(backup), verbosity=0)
+    assert images_path(backup).is_file()
+
+    # The files are lost, and the row too.
+    shutil.rmtree(media_root)
+    image.delete()
+    call_command("restore", str(backup), interactive=False, verbosity=0)
+    assert Image.objects.get().file.name == names[0]
+    assert {name: default_storage.open(name).read() for name in names} == contents
+    assert len(names) == 3  # the original and two renditions
+
+
+def test_a_restore_refuses_an_images_tar_that_holds_other_files(sample_site, tmp_path, media_root):
+    import io
+    import tarfile
+
+    from articles.backups import images_path
+
+    backup = tmp_path / "site.backup"
+    call_command("backup", str(backup), verbosity=0)
+    with tarfile.open(images_path(backup), "w") as tar:
+        info = tarfile.TarInfo("images/../../settings.py")
+        info.size = 4
+        tar.addfile(info, io.BytesIO(b"evil"))
+    Article.objects.all().delete()
+    with pytest.raises(CommandError, match="not an image file"):
+        call_command("restore", str(backup), interactive=False, verbosity=0)
+    assert not Article.objects.exists()  # the database was not touched

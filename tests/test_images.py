@@ -5,7 +5,7 @@ import io
 
 import PIL.Image
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -212,3 +212,196 @@ def test_media_is_served_only_in_development(settings):
     assert static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
     settings.DEBUG = False
     assert static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) == []
+
+
+# ---- The answer editor's "Insert image" -------------------------------------------------
+
+PICKER = "admin:articles_image_picker"
+
+
+@pytest.mark.django_db
+def test_the_picker_lists_matching_images_with_the_markdown_to_insert(client, editor):
+    for alt, name in (("A pulley with two masses", "pulley.png"), ("A titration", "t.png")):
+        client.post(reverse(ADD), {"file": picture(600, 400, name=name), "alt_text": alt})
+    pulley = Image.objects.get(alt_text__startswith="A pulley")
+    response = client.get(reverse(PICKER), {"q": "PULLEY masses"})
+    assert response.status_code == 200
+    fragment = response.content.decode()
+    assert f'data-markdown="{pulley.markdown}"' in fragment
+    assert "A titration" not in fragment and "<html" not in fragment
+    # The Markdown inserted is what the renderer takes for one of the site's own images.
+    from articles.rendering import image_references
+
+    (reference,) = image_references(pulley.markdown)
+    assert reference.own is not None and reference.own.name == pulley.file.name
+    by_file = client.get(reverse(PICKER), {"q": "t.png"}).content.decode()
+    assert "A titration" in by_file and "A pulley" not in by_file
+    nothing = client.get(reverse(PICKER), {"q": "zebra"}).content.decode()
+    assert "No image" in nothing and "zebra" in nothing
+
+
+@pytest.mark.django_db
+def test_the_picker_is_for_staff_who_may_view_images(client):
+    plain = User.objects.create_user("sam", password="a-long-test-password", is_staff=True)
+    client.force_login(plain)
+    assert client.get(reverse(PICKER)).status_code == 403
+    client.logout()
+    assert client.get(reverse(PICKER)).status_code == 302  # to the admin's login
+
+
+@pytest.mark.django_db
+def test_the_answer_editor_has_an_insert_image_button_for_those_who_may_view_images(
+    client, editor, sample_site
+):
+    from articles.models import Article
+
+    article = Article.objects.first()
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    page = client.get(url).content.decode()
+    assert 'class="button answer-editor__insert-image"' in page
+    assert f'data-picker-url="{reverse(PICKER)}"' in page
+    assert "js/admin_image_picker.js" in page
+    # Someone who may edit articles but not see the library gets no button.
+    editor.groups.clear()
+    for codename in ("view_article", "change_article"):
+        editor.user_permissions.add(Permission.objects.get(codename=codename))
+    page = client.get(url).content.decode()
+    assert "answer-editor__insert-image" not in page
+
+
+@pytest.mark.django_db
+def test_the_library_list_shows_each_images_markdown_to_copy(client, editor):
+    client.post(reverse(ADD), {"file": picture(300, 200), "alt_text": "A [small] graph"})
+    image = Image.objects.get()
+    page = client.get(reverse("admin:articles_image_changelist")).content.decode()
+    assert f'<code class="image-markdown">{image.markdown}</code>' in page
+    assert "\\[small\\]" in image.markdown
+
+
+# ---- Export and import of images -----------------------------------------------------------
+
+
+def _article_showing_an_image(alt="A pulley with two masses"):
+    """The sample site's perfect-square article, its answer showing a new library image."""
+    from articles.models import Article
+
+    checked = images.check_upload(picture(1200, 800))
+    image = Image.objects.create(
+        file=images.store(checked), alt_text=alt, width=checked.width, height=checked.height
+    )
+    article = Article.objects.get(slug="how-do-you-expand-a-perfect-square")
+    article.answer = f"{image.markdown}\n\n{article.answer}"
+    article.save()
+    return article, image
+
+
+def _empty_site(settings, tmp_path):
+    from articles.models import Article, Subject
+
+    Article.objects.all().delete()
+    Subject.objects.all().delete()
+    Image.objects.all().delete()
+    settings.MEDIA_ROOT = tmp_path / "other-media"
+
+
+@pytest.mark.django_db
+def test_an_export_holds_the_images_and_an_import_on_an_empty_site_brings_them_back(
+    sample_site, settings, tmp_path
+):
+    from articles.exporting import export_articles
+    from articles.importing import import_paths
+    from articles.models import Article
+
+    article, image = _article_showing_an_image()
+    page = article.answer_html
+    own = parse_name(image.file.name)
+    out = tmp_path / "export"
+    export_articles(Article.objects.all(), out)
+    for name in (own.name, *(own.rendition_name(w) for w in own.rendition_widths)):
+        assert (out / "uploads" / name).is_file()
+    assert len(list((out / "uploads").rglob("*.*"))) == 3  # only the image shown
+
+    _empty_site(settings, tmp_path)
+    assert not default_storage.exists(own.name)
+    report = import_paths([out], workers=1)
+    assert report.errors == []
+    assert report.images == 1 and "1 images added" in report.summary()
+    restored = Image.objects.get()
+    assert (restored.file.name, restored.alt_text) == (own.name, "A pulley with two masses")
+    assert (restored.width, restored.height) == (1200, 800)
+    for width in own.rendition_widths:
+        assert default_storage.exists(own.rendition_name(width))
+    again = Article.objects.get(slug=article.slug)
+    assert again.answer_html == page and 'srcset="' in page
+
+    # A second import finds the same image by name and content: nothing added twice.
+    report = import_paths([out], workers=1, force=True)
+    assert report.errors == [] and report.images == 0
+    assert Image.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_bad_image_in_an_uploaded_zip_is_named_and_the_rest_is_imported(
+    sample_site, settings, tmp_path
+):
+    import zipfile
+
+    from articles.exporting import export_articles
+    from articles.importing import import_paths
+    from articles.models import Article
+
+    article, image = _article_showing_an_image()
+    out = tmp_path / "export"
+    export_articles(Article.objects.all(), out)
+    broken = out / "uploads" / image.file.name
+    broken.write_bytes(broken.read_bytes()[:200])  # cut short
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(out.rglob("*")):
+            if path.is_file():
+                zipped.write(path, path.relative_to(out).as_posix())
+
+    _empty_site(settings, tmp_path)
+    report = import_paths([archive], workers=1)
+    messages = [str(error) for error in report.errors]
+    bad = [m for m in messages if image.file.name in m and "the image was not added" in m]
+    assert bad and "cannot be read" in bad[0], messages
+    # The article showing it is refused (its image is missing); the others are imported.
+    assert any("not in the image library" in m for m in messages)
+    assert report.created == report.files - 1 > 0
+    assert not Image.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_image_member_over_the_size_limit_is_refused_before_it_is_read(
+    sample_site, settings, tmp_path, monkeypatch
+):
+    import zipfile
+
+    from articles.exporting import export_articles
+    from articles.importing import files, import_paths
+    from articles.models import Article
+
+    _, image = _article_showing_an_image()
+    out = tmp_path / "export"
+    export_articles(Article.objects.all(), out)
+    archive = tmp_path / "site.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(out.rglob("*")):
+            if path.is_file():
+                zipped.write(path, path.relative_to(out).as_posix())
+    monkeypatch.setattr(files, "MAX_UPLOAD_BYTES", 100)
+    opened = []
+    open_member = zipfile.ZipFile.open
+
+    def recorded(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return open_member(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recorded)
+    _empty_site(settings, tmp_path)
+    report = import_paths([archive], workers=1)
+    messages = [str(error) for error in report.errors]
+    assert any(image.file.name in m and "the limit is 100" in m for m in messages), messages
+    assert f"uploads/{image.file.name}" not in opened and opened  # articles were read
+    assert not Image.objects.exists()

@@ -184,6 +184,14 @@ class ArticleAdmin(ArticleActionsMixin, ArticleReviewMixin, ArticleHistoryMixin,
     def preview_view(self, request):
         return answer_preview(request, self)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        answer = form.base_fields.get("answer")
+        if answer is not None and request.user.has_perm("articles.view_image"):
+            # A class made for this request: the widget is its own copy.
+            answer.widget.image_picker = True
+        return form
+
     class Media:
         css = {"all": ("css/admin.css",)}
         js = ("js/admin_serp.js",)

@@ -1,12 +1,16 @@
 """The image library in the admin: upload (checked and decoded by articles.images), search
-by alt text and file name, thumbnails, and the Markdown to paste into an answer.
+by alt text and file name, thumbnails, the Markdown to paste into an answer (in the list
+too, to copy without JavaScript), and the picker the answer editor's "Insert image" opens.
 
 The file of an image is set once, at upload; later changes are to its alt text only.
 """
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html
 
 from articles import images
@@ -14,6 +18,62 @@ from articles.models import Image
 from articles.rendering.images import parse_name
 
 THUMBNAIL_WIDTH = 96  # px, in the list
+#: The most images the picker lists for one search (newest first): past that, type more.
+PICKER_LIMIT = 24
+#: The longest search the picker reads (characters); the rest is ignored.
+PICKER_QUERY_CHARS = 100
+
+
+def thumbnail_url(image):
+    """The address of ``image``'s narrowest rendition, or of the original when it has none."""
+    own = parse_name(image.file.name)
+    name = image.file.name
+    if own is not None and own.rendition_widths:
+        name = own.rendition_name(own.rendition_widths[0])
+    return image.file.storage.url(name)
+
+
+def thumbnail_height(image):
+    """The height (px) of ``image`` shown THUMBNAIL_WIDTH px wide; "" when unknown."""
+    return max(1, round(image.height * THUMBNAIL_WIDTH / image.width)) if image.width else ""
+
+
+def search_library(queryset, query):
+    """The images of ``queryset`` whose alt text or file name holds every word of ``query``
+    (case-insensitive; at most PICKER_QUERY_CHARS characters read), newest first."""
+    for word in query[:PICKER_QUERY_CHARS].split():
+        queryset = queryset.filter(Q(alt_text__icontains=word) | Q(file__icontains=word))
+    return queryset.order_by("-uploaded_at", "-pk")
+
+
+def image_picker(request, model_admin):
+    """GET ?q=words -> an HTML fragment listing at most PICKER_LIMIT images of the library
+    matching the words (search_library), each a button carrying its Markdown in
+    ``data-markdown`` (static/js/admin_image_picker.js inserts it into the answer).
+
+    Raises PermissionDenied for a user without the image view permission; the caller wraps
+    it in ``admin_site.admin_view`` (staff only)."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    query = request.GET.get("q", "").strip()
+    found = list(search_library(Image.objects.all(), query)[: PICKER_LIMIT + 1])
+    choices = [
+        {
+            "image": image,
+            "thumbnail": thumbnail_url(image),
+            "thumbnail_height": thumbnail_height(image),
+            "file_name": image.file.name.rpartition("/")[2],
+        }
+        for image in found[:PICKER_LIMIT]
+    ]
+    context = {
+        "choices": choices,
+        "query": query,
+        "more": len(found) > PICKER_LIMIT,
+        "limit": PICKER_LIMIT,
+        "thumbnail_width": THUMBNAIL_WIDTH,
+    }
+    return TemplateResponse(request, "admin/articles/image/picker.html", context)
 
 
 class ImageAdminForm(forms.ModelForm):
@@ -50,7 +110,15 @@ class ImageAdminForm(forms.ModelForm):
 
 class ImageAdmin(admin.ModelAdmin):
     form = ImageAdminForm
-    list_display = ("thumbnail", "alt_text", "file_name", "size", "uploaded_at", "uploaded_by")
+    list_display = (
+        "thumbnail",
+        "alt_text",
+        "markdown",
+        "file_name",
+        "size",
+        "uploaded_at",
+        "uploaded_by",
+    )
     list_display_links = ("thumbnail", "alt_text")
     list_select_related = ("uploaded_by",)
     search_fields = ("alt_text", "file")
@@ -59,6 +127,17 @@ class ImageAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ("css/admin_images.css",)}
+
+    def get_urls(self):
+        picker = path(
+            "picker/",
+            self.admin_site.admin_view(self.picker_view),
+            name="articles_image_picker",
+        )
+        return [picker, *super().get_urls()]
+
+    def picker_view(self, request):
+        return image_picker(request, self)
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -76,16 +155,11 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Image")
     def thumbnail(self, obj):
-        own = parse_name(obj.file.name)
-        name = obj.file.name
-        if own is not None and own.rendition_widths:
-            name = own.rendition_name(own.rendition_widths[0])
-        height = max(1, round(obj.height * THUMBNAIL_WIDTH / obj.width)) if obj.width else ""
         return format_html(
             '<img src="{}" alt="" width="{}" height="{}" loading="lazy" class="image-thumbnail">',
-            obj.file.storage.url(name),
+            thumbnail_url(obj),
             THUMBNAIL_WIDTH,
-            height,
+            thumbnail_height(obj),
         )
 
     @admin.display(description="File", ordering="file")

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from articles import changes
 from articles.importing.files import collect_files
+from articles.importing.images import add_images
 from articles.importing.plan import UrlClaims
 from articles.importing.prepare import init_worker, prepare_file
 from articles.importing.subjects import apply_subjects, load_subjects_file
@@ -66,6 +67,8 @@ class ImportReport:
     articles: list = field(default_factory=list)
     dangling_links: int = 0
     resolved_links: int = 0
+    #: Images of the import's ``uploads/`` folders added to the library (importing.images).
+    images: int = 0
     #: Articles whose suggested related questions changed, and the seconds it took.
     suggestions_changed: int = 0
     suggestions_elapsed: float = 0.0
@@ -88,6 +91,8 @@ class ImportReport:
         )
         if self.pruned:
             text += f", {self.pruned} pruned"
+        if self.images:
+            text += f"; {self.images} images added"
         text += f"; {self.dangling_links} dangling related links"
         if self.suggestions_changed:
             text += (
@@ -164,10 +169,15 @@ def import_paths(
     with contextlib.ExitStack() as stack:
         # Shared with other imports and re-renders; never beside a restore.
         stack.enter_context(site_lock(exclusive=False, wait=True))
-        files, roots = collect_files(paths, stack, report.errors)
+        uploads = []
+        files, roots = collect_files(paths, stack, report.errors, uploads)
         report.files = len(files)
         if dry_run:
             stack.enter_context(_rolled_back())
+        # Before the answers are checked: they must find the images they show in storage.
+        # (A dry run's rows are rolled back; the files stay, and a later import finds
+        # them by name and content.)
+        report.images = add_images(uploads, files, report.errors)
         if entries is not None:
             apply_subjects(entries)
         known = frozenset(

@@ -1,6 +1,7 @@
 """Finding what to import: files, folders searched for ``*.md``, and .zip / .tar.gz archives
-extracted into temporary folders (SourceFile, collect_files). Reads the file system only:
-it never parses a file and never touches the database.
+extracted into temporary folders (SourceFile, collect_files), with the images of their
+``uploads/`` folders (upload_name). Reads the file system only: it never parses a file
+and never touches the database.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from articles.frontmatter import MAX_FILE_BYTES, FrontMatterError
+from articles.images import MAX_UPLOAD_BYTES
+from articles.rendering.images import EXTENSIONS
 
 ARCHIVE_SUFFIXES = (".zip", ".tar.gz", ".tgz")
 #: At most this many members are read from one archive (the corpus has 36,000 files).
@@ -41,6 +44,25 @@ class SourceFile:
 
     def __str__(self):
         return self.label or str(self.path)
+
+
+#: The folder of an export that holds the images its answers show (articles.exporting).
+UPLOADS = "uploads"
+_IMAGE_SUFFIXES = tuple(f".{ext}" for ext in EXTENSIONS.values())
+
+
+def upload_name(member):
+    """A path inside a folder or archive (``/``-separated) -> the storage name an image of
+    its ``uploads/`` folder had when exported (the part after ``uploads/``), or None when
+    it is not an image under an ``uploads`` folder."""
+    parts = member.replace("\\", "/").split("/")
+    if UPLOADS not in parts[:-1] or not parts[-1].lower().endswith(_IMAGE_SUFFIXES):
+        return None
+    return "/".join(parts[parts.index(UPLOADS) + 1 :])
+
+
+def _limit(name):
+    return MAX_UPLOAD_BYTES if upload_name(name) is not None else MAX_FILE_BYTES
 
 
 def _is_archive(path):
@@ -78,27 +100,28 @@ def _member_target(archive, into, name):
     return target
 
 
-def _copy_capped(stream, target, label, size):
-    """Copy at most MAX_FILE_BYTES from ``stream`` to ``target``, whatever ``size`` said."""
+def _copy_capped(stream, target, label, size, limit=MAX_FILE_BYTES):
+    """Copy at most ``limit`` bytes from ``stream`` to ``target``, whatever ``size`` said."""
     target.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with open(target, "wb") as out:
         while chunk := stream.read(_CHUNK):
             written += len(chunk)
-            if written > MAX_FILE_BYTES:
+            if written > limit:
                 break
             out.write(chunk)
-    if written > MAX_FILE_BYTES:
+    if written > limit:
         target.unlink()
-        raise FrontMatterError(label, f"the file is larger than {MAX_FILE_BYTES} bytes (the limit)")
+        raise FrontMatterError(label, f"the file is larger than {limit} bytes (the limit)")
 
 
-def _too_large(label, size):
-    return FrontMatterError(label, f"the file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+def _too_large(label, size, limit=MAX_FILE_BYTES):
+    return FrontMatterError(label, f"the file is {size} bytes; the limit is {limit}")
 
 
 def _extract(archive, into, label, errors):
-    """Extract the ``*.md`` members of a .zip or .tar.gz into ``into``, bounded.
+    """Extract the ``*.md`` members of a .zip or .tar.gz, and the images under its
+    ``uploads`` folder (at most MAX_UPLOAD_BYTES each), into ``into``, bounded.
 
     Sizes come from the archive's directory (zip) or each member's header (tar) before
     anything is read, and every read is capped at MAX_FILE_BYTES, so a member that
@@ -118,17 +141,18 @@ def _extract(archive, into, label, errors):
                 for info in infos:
                     _member_target(label, into, info.filename)
                 for info in infos:
-                    if not info.filename.lower().endswith(".md"):
+                    if not _wanted(info.filename):
                         continue
                     member_label = f"{label}{os.sep}{info.filename}"
-                    if info.file_size > MAX_FILE_BYTES:
-                        errors.append(_too_large(member_label, info.file_size))
+                    limit = _limit(info.filename)
+                    if info.file_size > limit:
+                        errors.append(_too_large(member_label, info.file_size, limit))
                         continue
                     budget.admit(info.filename, info.file_size)
                     target = _member_target(label, into, info.filename)
                     try:
                         with zipped.open(info) as stream:
-                            _copy_capped(stream, target, member_label, info.file_size)
+                            _copy_capped(stream, target, member_label, info.file_size, limit)
                     except FrontMatterError as error:
                         errors.append(error)
                         continue
@@ -136,12 +160,13 @@ def _extract(archive, into, label, errors):
         else:
             with tarfile.open(archive, "r|gz") as tarred:
                 for info in tarred:
-                    if not info.isfile() or not info.name.lower().endswith(".md"):
+                    if not info.isfile() or not _wanted(info.name):
                         continue
                     member_label = f"{label}{os.sep}{info.name}"
                     target = _member_target(label, into, info.name)
-                    if info.size > MAX_FILE_BYTES:
-                        errors.append(_too_large(member_label, info.size))
+                    limit = _limit(info.name)
+                    if info.size > limit:
+                        errors.append(_too_large(member_label, info.size, limit))
                         errors.append(
                             FrontMatterError(
                                 label,
@@ -151,7 +176,7 @@ def _extract(archive, into, label, errors):
                         )
                         break
                     budget.admit(info.name, info.size)
-                    _copy_capped(tarred.extractfile(info), target, member_label, info.size)
+                    _copy_capped(tarred.extractfile(info), target, member_label, info.size, limit)
                     members[target] = info.name
     except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise FrontMatterError(label, f"cannot read the archive: {error}") from None
@@ -182,7 +207,11 @@ def check_archive(archive, label=None):
     return budget.members
 
 
-def collect_files(paths, stack=None, errors=None):
+def _wanted(name):
+    return name.lower().endswith(".md") or upload_name(name) is not None
+
+
+def collect_files(paths, stack=None, errors=None, uploads=None):
     """Expand files, folders (recursively, ``*.md``) and .zip / .tar.gz archives.
 
     Returns ``(files, roots)``: SourceFile objects in a stable order, and the
@@ -202,6 +231,11 @@ def collect_files(paths, stack=None, errors=None):
             files.extend(
                 SourceFile(p, str(p.resolve())) for p in sorted(path.rglob("*.md")) if p.is_file()
             )
+            if uploads is not None and (path / UPLOADS).is_dir():
+                for p in sorted((path / UPLOADS).rglob("*")):
+                    name = upload_name(p.relative_to(path).as_posix())
+                    if name is not None and p.is_file():
+                        uploads.append(SourceFile(p, name, str(p)))
         elif _is_archive(path):
             if stack is None:
                 raise FrontMatterError(path, "archives can only be imported by import_paths")
@@ -209,10 +243,12 @@ def collect_files(paths, stack=None, errors=None):
             members = _extract(path, folder, str(path), errors)
             logical = path.resolve()
             roots.append(f"{logical}{os.sep}")
-            files.extend(
-                SourceFile(p, f"{logical}{os.sep}{name}", f"{path}{os.sep}{name}")
-                for p, name in sorted(members.items(), key=lambda item: item[1])
-            )
+            for p, name in sorted(members.items(), key=lambda item: item[1]):
+                stored = upload_name(name)
+                if stored is None:
+                    files.append(SourceFile(p, f"{logical}{os.sep}{name}", f"{path}{os.sep}{name}"))
+                elif uploads is not None:
+                    uploads.append(SourceFile(p, stored, f"{path}{os.sep}{name}"))
         elif path.is_file():
             files.append(SourceFile(path, str(path.resolve())))
         else:

@@ -233,6 +233,7 @@ def report_data(report, prefix=""):
         ],
         "articles": articles,
         "dangling_links": report.dangling_links,
+        "images": report.images,
         "elapsed": round(report.elapsed, 1),
     }
 

@@ -1,5 +1,6 @@
 """``manage.py backup [PATH]``: a consistent copy of the database, taken while the site
-serves. A thin wrapper over articles.backups."""
+serves, and the image library's files beside it in PATH.images.tar. A thin wrapper over
+articles.backups."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
@@ -33,5 +34,6 @@ class Command(BaseCommand):
         if verbosity >= 1:
             self.stdout.write(
                 f"Backed up the {result.vendor} database to {result.path} "
-                f"({result.size / 1_048_576:.1f} MB)."
+                f"({result.size / 1_048_576:.1f} MB), and {result.images} image files to "
+                f"{backups.images_path(result.path)}."
             )

@@ -41,4 +41,7 @@ class Command(BaseCommand):
         except backups.BackupError as error:
             raise CommandError(str(error)) from None
         if verbosity >= 1:
-            self.stdout.write(f"Restored the {result.vendor} database {name} from {result.path}.")
+            self.stdout.write(
+                f"Restored the {result.vendor} database {name} from {result.path}; "
+                f"{result.images} image files put back."
+            )
