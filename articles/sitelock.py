@@ -14,6 +14,7 @@ database file, seen by every process of the machine (an SQLite site is one machi
 import contextlib
 import fcntl
 import hashlib
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -31,9 +32,10 @@ class SiteBusy(Exception):
 def _lock_file(using):
     name = str(connections[using].settings_dict["NAME"])
     if name.startswith("file:") or name == ":memory:" or not name:
-        # An in-memory database (the tests'): one lock per database name, per machine.
+        # An in-memory database (the tests'): only its own process sees it, so the lock is
+        # that process's alone (another test run on the machine never holds it).
         digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / f"quicktakes-site-{digest}.lock"
+        return Path(tempfile.gettempdir()) / f"quicktakes-site-{os.getpid()}-{digest}.lock"
     return Path(name).with_name(Path(name).name + ".lock")
 
 

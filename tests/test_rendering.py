@@ -14,7 +14,7 @@ import pytest
 from articles import rendering
 from articles.management.commands.rendering_report import visible_math
 from articles.newlines import decode_answer
-from articles.rendering import RenderResult, render_markdown
+from articles.rendering import RenderResult, math, render_markdown
 from articles.rendering.markdown import to_html as markdown_to_html
 from articles.rendering.placeholders import protect
 from articles.rendering.sanitise import (
@@ -870,7 +870,6 @@ def test_image_references_lists_every_image_in_order():
 
 
 def test_a_short_formula_is_converted_once_per_process_and_a_long_one_every_time(monkeypatch):
-    from articles.rendering import math
 
     calls = []
     original = math.convert_to_element
