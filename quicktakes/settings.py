@@ -165,6 +165,9 @@ if os.environ.get("TASKS_BACKEND", "database") == "rq":
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     # RQ stops a job after 180 s by default; an import of the whole corpus takes longer.
     RQ_QUEUES = {"default": {"URL": os.environ["REDIS_URL"], "DEFAULT_TIMEOUT": 3 * 3600}}
+    # The backend's own job class (it knows the task behind a job): without it the worker
+    # calls the Task object itself and fails every job.
+    RQ = {"JOB_CLASS": "django_tasks_rq.backend.Job"}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
