@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import URLResolver, reverse
 from django.utils import timezone
 
 from articles.caching import invalidate_everything
@@ -34,6 +34,18 @@ def test_a_repeat_visit_costs_no_query(client, sample_site, path):
     assert first_queries > 0
     assert again_queries == 0
     assert again.content == first.content
+
+
+@pytest.mark.parametrize("path", ["/learn", "/learn/mathematics", PAGE])
+def test_a_hit_is_answered_before_sessions_and_resolves_nothing(client, sample_site, path):
+    client.get(path)
+    with mock.patch.object(URLResolver, "resolve", autospec=True) as resolving:
+        again, queries = get(client, path)
+    assert again["X-Page-Cache"] == "hit"
+    assert queries == 0
+    assert resolving.call_count == 0
+    assert not hasattr(again.wsgi_request, "session")
+    assert not hasattr(again.wsgi_request, "user")
 
 
 def test_pages_carry_etag_and_last_modified_and_answer_304(client, sample_site):
