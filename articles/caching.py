@@ -262,6 +262,8 @@ class PageCacheMiddleware:
             response = HttpResponse(content)
             for name, value in headers:
                 response[name] = value
+            # As on a miss (CommonMiddleware): the server need not send the page in chunks.
+            response["Content-Length"] = str(len(content))
             response["X-Page-Cache"] = "hit"
             return get_conditional_response(
                 request,

@@ -48,6 +48,15 @@ def test_a_hit_is_answered_before_sessions_and_resolves_nothing(client, sample_s
     assert not hasattr(again.wsgi_request, "user")
 
 
+def test_a_hit_carries_the_headers_of_a_miss_and_its_length(client, sample_site):
+    first = client.get(PAGE)
+    again = client.get(PAGE)
+    assert (first["X-Page-Cache"], again["X-Page-Cache"]) == ("miss", "hit")
+    assert again["Content-Length"] == first["Content-Length"] == str(len(again.content))
+    del first["X-Page-Cache"], again["X-Page-Cache"]
+    assert dict(again.items()) == dict(first.items())
+
+
 def test_pages_carry_etag_and_last_modified_and_answer_304(client, sample_site):
     response = client.get(PAGE)
     assert response["ETag"]
