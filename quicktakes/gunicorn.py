@@ -1,15 +1,18 @@
 """gunicorn settings: ``gunicorn -c python:quicktakes.gunicorn quicktakes.wsgi``.
 
 Every value can be overridden from the environment (GUNICORN_BIND, WEB_CONCURRENCY,
-GUNICORN_THREADS, GUNICORN_TIMEOUT). Pages are CPU-bound and cached, so one sync worker
-per core is the default; app servers keep no state of their own.
+GUNICORN_THREADS, GUNICORN_TIMEOUT). Sync workers, 2 x cores + 1 of them as gunicorn's
+documentation advises: a worker waits for the shared cache (Redis), the database, or an
+editor's save, which takes one for a tenth of a second; with one worker per core, the
+processor idles meanwhile and readers queue behind the save. App servers keep no state
+of their own.
 """
 
 import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 keepalive = 5
