@@ -36,6 +36,10 @@ SCHEDULE_KEY = "articles:schedule:next"
 SCHEDULE_CHECKED_KEY = "articles:schedule:checked"
 #: A page number as written in a canonical address: 2, 3, ... (page 1 has none).
 _PAGE_NUMBER_RE = re.compile(r"[1-9][0-9]{0,8}")
+#: The request headers that can make an answer 304 or 412 (get_conditional_response).
+_CONDITIONAL_HEADERS = frozenset(
+    {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"}
+)
 #: Longer tag names are hashed in their cache key (a path is as long as a request makes it).
 _MAX_PLAIN_TAG = 200
 
@@ -265,6 +269,8 @@ class PageCacheMiddleware:
             # As on a miss (CommonMiddleware): the server need not send the page in chunks.
             response["Content-Length"] = str(len(content))
             response["X-Page-Cache"] = "hit"
+            if not _CONDITIONAL_HEADERS.intersection(request.META):
+                return response  # what get_conditional_response returns, without its parsing
             return get_conditional_response(
                 request,
                 etag=response["ETag"],

@@ -66,6 +66,18 @@ def test_pages_carry_etag_and_last_modified_and_answer_304(client, sample_site):
     assert queries == 0
 
 
+def test_a_hit_answers_every_kind_of_condition(client, sample_site):
+    response = client.get(PAGE)
+    modified = response["Last-Modified"]
+    assert client.get(PAGE, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+    assert client.get(PAGE, HTTP_IF_MATCH='"another"').status_code == 412
+    assert (
+        client.get(PAGE, HTTP_IF_UNMODIFIED_SINCE="Mon, 01 Jan 2001 00:00:00 GMT").status_code
+        == 412
+    )
+    assert client.get(PAGE, HTTP_IF_MATCH=response["ETag"]).status_code == 200
+
+
 def test_saving_an_article_refreshes_its_page(client, sample_site):
     client.get(PAGE)
     article = Article.objects.get(slug="what-is-the-accounting-equation")
