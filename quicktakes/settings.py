@@ -58,8 +58,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Outside the page cache: every answer, cached or not, gets the policy header.
-    "csp.middleware.CSPMiddleware",
+    # Outside the page cache: every answer, cached or not, gets the policy header
+    # (django-csp's, the usual policy built once per process: quicktakes.headers).
+    "quicktakes.headers.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",  # pages; WhiteNoise serves static pre-compressed
     "articles.caching.PageCacheMiddleware",
@@ -122,7 +123,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "quicktakes.cache.SharedRedisCache",  # Django's, client kept
             "LOCATION": os.environ["REDIS_URL"],
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "quicktakes"),
         }

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import URLResolver, reverse
 from django.utils import timezone
 
 from articles.caching import invalidate_everything
@@ -36,6 +36,27 @@ def test_a_repeat_visit_costs_no_query(client, sample_site, path):
     assert again.content == first.content
 
 
+@pytest.mark.parametrize("path", ["/learn", "/learn/mathematics", PAGE])
+def test_a_hit_is_answered_before_sessions_and_resolves_nothing(client, sample_site, path):
+    client.get(path)
+    with mock.patch.object(URLResolver, "resolve", autospec=True) as resolving:
+        again, queries = get(client, path)
+    assert again["X-Page-Cache"] == "hit"
+    assert queries == 0
+    assert resolving.call_count == 0
+    assert not hasattr(again.wsgi_request, "session")
+    assert not hasattr(again.wsgi_request, "user")
+
+
+def test_a_hit_carries_the_headers_of_a_miss_and_its_length(client, sample_site):
+    first = client.get(PAGE)
+    again = client.get(PAGE)
+    assert (first["X-Page-Cache"], again["X-Page-Cache"]) == ("miss", "hit")
+    assert again["Content-Length"] == first["Content-Length"] == str(len(again.content))
+    del first["X-Page-Cache"], again["X-Page-Cache"]
+    assert dict(again.items()) == dict(first.items())
+
+
 def test_pages_carry_etag_and_last_modified_and_answer_304(client, sample_site):
     response = client.get(PAGE)
     assert response["ETag"]
@@ -43,6 +64,18 @@ def test_pages_carry_etag_and_last_modified_and_answer_304(client, sample_site):
     again, queries = get(client, PAGE, HTTP_IF_NONE_MATCH=response["ETag"])
     assert again.status_code == 304
     assert queries == 0
+
+
+def test_a_hit_answers_every_kind_of_condition(client, sample_site):
+    response = client.get(PAGE)
+    modified = response["Last-Modified"]
+    assert client.get(PAGE, HTTP_IF_MODIFIED_SINCE=modified).status_code == 304
+    assert client.get(PAGE, HTTP_IF_MATCH='"another"').status_code == 412
+    assert (
+        client.get(PAGE, HTTP_IF_UNMODIFIED_SINCE="Mon, 01 Jan 2001 00:00:00 GMT").status_code
+        == 412
+    )
+    assert client.get(PAGE, HTTP_IF_MATCH=response["ETag"]).status_code == 200
 
 
 def test_saving_an_article_refreshes_its_page(client, sample_site):
