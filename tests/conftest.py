@@ -3,6 +3,7 @@ the migrations wrote, put back before each test that commits."""
 
 import importlib
 import os
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,7 +11,9 @@ import pytest
 import yaml
 from django.apps import apps
 from django.core.management import call_command
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connection
+from django.test.testcases import LiveServerThread
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_ROOT / "fixtures"
@@ -32,6 +35,32 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The live server, answering one request at a time when its threads share the test's
+    in-memory SQLite connection.
+
+    Each request runs in its own thread, but an in-memory database has a single connection,
+    which they all borrow: two requests at once (a preview fetched while the form is saved)
+    interleave their transactions on it and one fails with "no such savepoint". A real
+    deployment gives each worker its own connection and needs no such lock.
+    """
+
+    def set_app(self, application):
+        if not self.connections_override:
+            super().set_app(application)
+            return
+        lock = threading.Lock()
+
+        def one_at_a_time(environ, start_response):
+            with lock:
+                return application(environ, start_response)
+
+        super().set_app(one_at_a_time)
+
+
+LiveServerThread.server_class = OneRequestAtATimeServer
 
 
 #: The data migrations: each writes rows that a committing test's flush removes.
