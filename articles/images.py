@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.utils.text import slugify
 from PIL import ImageOps, UnidentifiedImageError
 
+from articles.rendering import image_references
 from articles.rendering.images import EXTENSIONS, MAX_SIDE, RENDITION_WIDTHS, image_name
 
 #: The largest file accepted, checked before it is read (bytes).
@@ -189,8 +190,6 @@ def store(checked: CheckedImage, storage=None) -> str:
 def missing_images(answer: str, storage=None) -> list[str]:
     """One message for each of this site's images that the answer's Markdown shows and
     storage does not hold (deleted, or named in a copy from another installation)."""
-    from articles.rendering import image_references
-
     storage = storage or default_storage
     return [
         f"the image {ref.src!r} is not in the image library (deleted, or uploaded to another "

@@ -108,15 +108,17 @@ def test_the_second_of_two_tabs_is_refused_and_told_who_changed_what(two_tabs):
     assert "(nested)" not in stored.question
 
 
+def someone_else_saves(obj):
+    """Another writer's change to ``obj``, as a committed save leaves it: a new version."""
+    Article.objects.filter(pk=obj.pk).update(version=F("version") + 1, author="Other")
+
+
 def test_a_change_landing_between_the_check_and_the_save_is_refused_too(two_tabs, monkeypatch):
     ada, _ = two_tabs
     obj = article()
     url, form = open_form(ada, obj)
     original_clean = ArticleAdminForm.clean
     calls = []
-
-    def other_writer_commits():
-        Article.objects.filter(pk=obj.pk).update(version=F("version") + 1, author="Other")
 
     def clean_then_someone_saves(self):
         # One test transaction holds both writers: the refused save's rollback undoes the
@@ -125,9 +127,9 @@ def test_a_change_landing_between_the_check_and_the_save_is_refused_too(two_tabs
         calls.append(1)
         if len(calls) == 1:
             cleaned = original_clean(self)
-            other_writer_commits()  # right after this form's version check
+            someone_else_saves(obj)  # right after this form's version check
             return cleaned
-        other_writer_commits()
+        someone_else_saves(obj)
         return original_clean(self)
 
     monkeypatch.setattr(ArticleAdminForm, "clean", clean_then_someone_saves)
@@ -152,7 +154,7 @@ def test_changes_landing_between_every_check_and_save_end_in_a_message(two_tabs,
     def clean_then_someone_saves(self):
         checks.append(1)
         cleaned = original_clean(self)  # the check passes...
-        Article.objects.filter(pk=obj.pk).update(version=F("version") + 1, author="Other")
+        someone_else_saves(obj)
         return cleaned  # ...and the save finds a newer version
 
     monkeypatch.setattr(ArticleAdminForm, "clean", clean_then_someone_saves)
