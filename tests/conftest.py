@@ -1,5 +1,6 @@
-"""Shared fixtures: the sample site imported from fixtures/, the shared corpus path, and what
-the migrations wrote, put back before each test that commits."""
+"""Shared fixtures: the sample site imported from fixtures/, the shared corpus path, what
+the migrations wrote, put back before each test that commits, and the browser tests' pages,
+login and screenshots."""
 
 import importlib
 import os
@@ -35,6 +36,22 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: How long a browser test waits for a page or an element, in milliseconds.
+BROWSER_TIMEOUT_MS = 15_000
+#: Browser tests' screenshots (never committed).
+SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "screenshots"
+#: The browser tests' users' password.
+PASSWORD = "a-long-test-password"
+#: An init script recording each Content-Security-Policy violation in window.__violations,
+#: before any page script runs: the browser fires this event for every blocked load, inline
+#: script, inline style or eval, whatever the page does with its console.
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  const where = `${event.sourceFile}:${event.lineNumber}`;
+  window.__violations.push(`${event.violatedDirective} ${event.blockedURI} ${where}`);
+});
+"""
 
 
 class OneRequestAtATimeServer(ThreadedWSGIServer):
@@ -132,6 +149,72 @@ def browser():
             browser.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def new_page(browser):
+    """new_page(width=1280, height=900, init_script=None, **context_options) -> a Page in a
+    fresh browser context, so that tests share no cookies; closed after the test."""
+    contexts = []
+
+    def new_page(width=1280, height=900, init_script=None, **options):
+        context = browser.new_context(viewport={"width": width, "height": height}, **options)
+        context.set_default_timeout(BROWSER_TIMEOUT_MS)
+        contexts.append(context)
+        if init_script:
+            context.add_init_script(init_script)
+        return context.new_page()
+
+    yield new_page
+    for context in contexts:
+        context.close()
+
+
+def collect_errors(page):
+    """Collect the page's script errors and console errors in ``page.errors``; returns it.
+
+    The admin has no favicon, so that request's error does not count; any other (a script, a
+    refused style) does.
+    """
+    page.errors = []
+
+    def console(message):
+        if message.type == "error" and not message.location.get("url", "").endswith("favicon.ico"):
+            page.errors.append(message.text)
+
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", console)
+    return page
+
+
+def log_in(page, base_url, username, password=PASSWORD):
+    """Log in through the admin's login form; returns once the admin's index shows."""
+    page.goto(f"{base_url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#reports-module")
+
+
+@pytest.fixture
+def admin_page(new_page, live_server):
+    """admin_page(username, **new_page_options) -> a new page logged in to the admin as that
+    user, collecting its errors (collect_errors)."""
+
+    def admin_page(username, **options):
+        page = collect_errors(new_page(**options))
+        log_in(page, live_server.url, username)
+        return page
+
+    return admin_page
+
+
+def screenshot(target, name, **options):
+    """Save a page's or a locator's screenshot as SCREENSHOTS/name and check it is not empty."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    target.screenshot(path=str(path), **options)
+    assert path.stat().st_size > 0
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -8,12 +8,11 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from articles.models import Article
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, PASSWORD
 
 CHAIN_RULE = (
     "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
 )
-TIMEOUT_MS = 15_000
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,37 +24,20 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture
 def editor():
-    user = User.objects.create_user("edna", password="a-long-test-password", is_staff=True)
+    user = User.objects.create_user("edna", password=PASSWORD, is_staff=True)
     # Publishing too: the save is read on the public page at once (an editor's save of a
     # live article would be a draft for review, tests/test_admin_review_browser.py).
     user.groups.add(*Group.objects.filter(name__in=["Editors", "Publishers"]))
     return user
 
 
-def log_in(page, live_server):
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "edna")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#reports-module")
-
-
-def test_edit_preview_save_read_and_revert(page, browser, live_server, editor, sample_site):
+def test_edit_preview_save_read_and_revert(admin_page, browser, live_server, editor, sample_site):
     article = Article.objects.get(slug=CHAIN_RULE.rsplit("/", 1)[1])
     imported_answer_text = "chain rule"
     assert imported_answer_text in article.answer_html
 
-    log_in(page, live_server)
+    page = admin_page("edna")
     page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/")
     preview = page.locator("#id_answer_preview")
     assert imported_answer_text in preview.inner_text()

@@ -5,16 +5,13 @@ test-artifacts/screenshots/ (never committed). Skipped where /usr/bin/chromium i
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 
 from articles.models import Article, Subject
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, PASSWORD, screenshot
 
-TIMEOUT_MS = 15_000
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 CHANGELIST = "/admin/articles/article/"
 #: The question column's width at least, in CSS pixels, per viewport width: before the
 #: list was laid out for these widths it got about 105 px at 1280.
@@ -31,47 +28,15 @@ pytestmark = [
 
 @pytest.fixture
 def editor():
-    user = User.objects.create_user("edna", password="a-long-test-password", is_staff=True)
+    user = User.objects.create_user("edna", password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name="Editors"))
     return user
 
 
 @pytest.fixture
-def open_page(browser, live_server, editor):
-    """A logged-in editor's page at a viewport width; collects the console's errors."""
-    contexts = []
-
-    def open_page(width=1280):
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("console", lambda message: console_error(page, message))
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-        page.fill("#id_username", "edna")
-        page.fill("#id_password", "a-long-test-password")
-        page.click("input[type=submit]")
-        page.wait_for_selector("#reports-module")
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def console_error(page, message):
-    # The admin has no favicon; any other error (a script, a refused style) counts.
-    if message.type == "error" and not message.location.get("url", "").endswith("favicon.ico"):
-        page.errors.append(message.text)
-
-
-def screenshot(target, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
-    target.screenshot(path=str(path))
-    assert path.stat().st_size > 0
+def open_page(admin_page, editor):
+    """open_page(width=1280) -> the editor's logged-in page at that viewport width."""
+    return lambda width=1280: admin_page("edna", width=width)
 
 
 def test_a_new_article_saves_in_one_go_from_a_filtered_list(open_page, live_server, sample_site):

@@ -3,17 +3,12 @@ zip, read its dry run's report, confirm, see the articles; a screenshot of the r
 1280 px goes to test-artifacts/screenshots/ (never committed). Skipped without Chromium."""
 
 import zipfile
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
 
 from articles.models import Article, ArticleImport
-from tests.conftest import CHROMIUM, FIXTURES
-from tests.test_csp_browser import RECORD_VIOLATIONS
-
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-TIMEOUT_MS = 15_000
+from tests.conftest import CHROMIUM, FIXTURES, PASSWORD, RECORD_VIOLATIONS, screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,25 +23,13 @@ def _media_root(settings, tmp_path):
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(RECORD_VIOLATIONS)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture
 def editor():
-    user = User.objects.create_user("edna", password="a-long-test-password", is_staff=True)
+    user = User.objects.create_user("edna", password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name="Editors"))
     return user
 
 
-def test_upload_a_zip_read_its_report_confirm_and_see_the_articles(
-    page, browser, live_server, editor, tmp_path
-):
+def test_upload_a_zip_read_its_report_confirm_and_see_the_articles(admin_page, editor, tmp_path):
     learn = FIXTURES / "learn"
     archive = tmp_path / "learn.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
@@ -58,15 +41,11 @@ def test_upload_a_zip_read_its_report_confirm_and_see_the_articles(
         )
     files = len(list(learn.rglob("*.md")))
 
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "edna")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
+    page = admin_page("edna", init_script=RECORD_VIOLATIONS)
     page.click("text=Article imports")
     page.click("text=Add article import")
     page.set_input_files("#id_files", str(archive))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "admin-import-upload-1280.png"), full_page=True)
+    screenshot(page, "admin-import-upload-1280.png", full_page=True)
     assert page.evaluate("window.__violations") == []
     page.click("input[value='Upload and check']")
 
@@ -77,7 +56,7 @@ def test_upload_a_zip_read_its_report_confirm_and_see_the_articles(
     assert "learn.zip/learn/mathematics/date-february-30.md\t4\t" in errors
     assert not Article.objects.exists()
     assert page.evaluate("window.__violations") == []  # the page keeps the site's CSP
-    page.screenshot(path=str(SCREENSHOTS / "admin-import-report-1280.png"), full_page=True)
+    screenshot(page, "admin-import-report-1280.png", full_page=True)
 
     page.click("input[name=confirm]")
     page.wait_for_selector("ul.messagelist li.success")

@@ -9,16 +9,13 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from articles.models import Article
-from tests.conftest import CHROMIUM
-from tests.test_admin_editing_browser import TIMEOUT_MS, console_error, screenshot
+from tests.conftest import CHROMIUM, PASSWORD, screenshot
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-
-PASSWORD = "a-long-test-password"
 
 
 @pytest.fixture
@@ -28,32 +25,10 @@ def people():
         user.groups.add(Group.objects.get(name=group))
 
 
-@pytest.fixture
-def log_in(browser, live_server, people):
-    contexts = []
-
-    def log_in(name):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("console", lambda message: console_error(page, message))
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-        page.fill("#id_username", name)
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
-        page.wait_for_selector("#reports-module")
-        return page
-
-    yield log_in
-    for context in contexts:
-        context.close()
-
-
-def test_an_editor_submits_and_a_publisher_publishes(browser, live_server, log_in, sample_site):
-    editor = log_in("edna")
+def test_an_editor_submits_and_a_publisher_publishes(
+    browser, live_server, admin_page, people, sample_site
+):
+    editor = admin_page("edna")
     editor.goto(live_server.url + "/admin/articles/article/")
     editor.locator("#changelist-filter a", has_text="Mathematics").click()
     editor.click("a.addlink")
@@ -77,7 +52,7 @@ def test_an_editor_submits_and_a_publisher_publishes(browser, live_server, log_i
     reader.goto(live_server.url + edited.get_absolute_url())
     assert "A worked example follows." not in reader.locator(".answer").inner_text()
 
-    publisher = log_in("paula")
+    publisher = admin_page("paula")
     publisher.click("#reports-module a:has-text('Waiting for review')")
     item = publisher.locator(f"#review-{article.pk}")
     item.wait_for()

@@ -7,17 +7,13 @@ accessibility checks, keyboard use, print layout and the page-weight budget. Ski
 import base64
 import gzip
 import re
-from pathlib import Path
 
 import pytest
 from django.utils.text import compress_string
 
 from articles import views
 from articles.importing import import_paths
-from tests.conftest import CHROMIUM
-
-TIMEOUT_MS = 15_000
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+from tests.conftest import CHROMIUM, screenshot
 
 MOMENTUM = "/learn/computer-science/questions/how-do-momentum-based-optimizers-update-weights"
 CHAIN_RULE = (
@@ -81,24 +77,16 @@ pytestmark = [
 
 
 @pytest.fixture
-def open_page(browser):
-    """open_page(width=1280, scheme="light", javascript=True) -> a Page in a fresh context."""
-    contexts = []
+def open_page(new_page):
+    """open_page(width=1280, scheme="light", javascript=True) -> a Page 800 px high in a
+    fresh context."""
 
     def open_(width=1280, scheme="light", javascript=True, **options):
-        context = browser.new_context(
-            viewport={"width": width, "height": 800},
-            color_scheme=scheme,
-            java_script_enabled=javascript,
-            **options,
+        return new_page(
+            width, height=800, color_scheme=scheme, java_script_enabled=javascript, **options
         )
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        return context.new_page()
 
-    yield open_
-    for context in contexts:
-        context.close()
+    return open_
 
 
 @pytest.fixture
@@ -373,7 +361,6 @@ def test_pagination_works_without_javascript(open_page, live_server, site, monke
 def test_no_page_overflows_the_viewport_and_screenshots_are_saved(
     open_page, live_server, site, width, scheme
 ):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = open_page(width=width, scheme=scheme)
     problems = {}
     for kind, path in PAGE_KINDS.items():
@@ -382,9 +369,7 @@ def test_no_page_overflows_the_viewport_and_screenshots_are_saved(
         overflow = page.evaluate(OVERFLOWING_ELEMENTS)
         if overflow["elements"] or overflow["scrollWidth"] > overflow["width"]:
             problems[kind] = overflow
-        target = SCREENSHOTS / f"{kind}-{width}-{scheme}.png"
-        page.screenshot(path=str(target), full_page=True)
-        assert target.stat().st_size > 0
+        screenshot(page, f"{kind}-{width}-{scheme}.png", full_page=True)
     assert not problems, problems
 
 

@@ -6,12 +6,11 @@ import pytest
 from django.contrib.auth.models import User
 
 from articles.models import Article
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, PASSWORD, RECORD_VIOLATIONS, log_in
 
 CHAIN_RULE = (
     "/learn/mathematics/questions/how-do-you-differentiate-a-composite-function-with-the-chain-rule"
 )
-TIMEOUT_MS = 15_000
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,23 +20,12 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
 
-# Recorded before any page script runs; the browser fires this event for every blocked load,
-# inline script, inline style or eval, whatever the page does with its console.
-RECORD_VIOLATIONS = """
-window.__violations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  const where = `${event.sourceFile}:${event.lineNumber}`;
-  window.__violations.push(`${event.violatedDirective} ${event.blockedURI} ${where}`);
-});
-"""
-
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(RECORD_VIOLATIONS)
-    page = context.new_page()
+def page(new_page):
+    """A page recording policy violations (RECORD_VIOLATIONS), and the console's policy
+    reports and script errors in ``page.console_reports``."""
+    page = new_page(init_script=RECORD_VIOLATIONS)
     page.console_reports = []
     page.on(
         "console",
@@ -48,8 +36,7 @@ def page(browser):
         ),
     )
     page.on("pageerror", lambda error: page.console_reports.append(f"page error: {error}"))
-    yield page
-    context.close()
+    return page
 
 
 def violations(page, url):
@@ -73,13 +60,10 @@ def test_public_pages_load_without_a_policy_violation(page, live_server, sample_
 
 
 def test_admin_pages_load_without_a_policy_violation(page, live_server, sample_site):
-    User.objects.create_superuser("root", password="a-long-test-password")
+    User.objects.create_superuser("root", password=PASSWORD)
     article = Article.objects.get(slug=CHAIN_RULE.rsplit("/", 1)[1])
     assert violations(page, f"{live_server.url}/admin/login/?next=/admin/") == []
-    page.fill("#id_username", "root")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "root")
     for path in [
         "/admin/",
         "/admin/articles/article/",
@@ -93,13 +77,9 @@ def test_admin_pages_load_without_a_policy_violation(page, live_server, sample_s
 
 
 def test_the_admin_scripts_run_under_the_policy(page, live_server, sample_site):
-    User.objects.create_superuser("root", password="a-long-test-password")
+    User.objects.create_superuser("root", password=PASSWORD)
     article = Article.objects.get(slug=CHAIN_RULE.rsplit("/", 1)[1])
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", "a-long-test-password")
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "root")
     page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/")
     # The live preview (static/js) posts to the preview view and fills the pane: the
     # policy allows the site's own scripts and their requests to the site.

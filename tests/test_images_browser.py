@@ -13,16 +13,13 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 
 from articles.models import Article, Image
-from tests.conftest import CHROMIUM
-from tests.test_admin_editing_browser import TIMEOUT_MS, console_error, screenshot
+from tests.conftest import CHROMIUM, PASSWORD, screenshot
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-
-PASSWORD = "a-long-test-password"
 
 
 @pytest.fixture(autouse=True)
@@ -50,21 +47,11 @@ def serve_media(route):
 
 
 @pytest.fixture
-def page(browser, live_server, publisher):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.route(re.compile(r"^https?://[^/]+/media/"), serve_media)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.on("console", lambda message: console_error(page, message))
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-    page.fill("#id_username", "paula")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#reports-module")
-    yield page
-    context.close()
+def page(admin_page, publisher):
+    """The publisher's logged-in page, its browser answering /media/ (serve_media)."""
+    page = admin_page("paula")
+    page.context.route(re.compile(r"^https?://[^/]+/media/"), serve_media)
+    return page
 
 
 def test_an_image_is_uploaded_inserted_with_the_keyboard_and_shown_responsive(
