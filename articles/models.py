@@ -243,6 +243,9 @@ class Article(models.Model):
                 fields=["subject", "status", "-date", "question"], name="article_subject_listing"
             ),
             models.Index(fields=["-date", "-id"], name="article_newest"),
+            # The publication schedule (changes.publish_due): the articles whose time came
+            # since the last check and the next one due, read without a scan.
+            models.Index(fields=["status", "publish_at"], name="article_schedule"),
         ]
 
     def __str__(self):
