@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from quicktakes.cache import SharedRedisCache
+from quicktakes.cache import FolderCache, SharedRedisCache
 
 REDIS_URL = os.environ.get("REDIS_URL")
 
@@ -36,3 +36,17 @@ def test_the_redis_backend_stores_and_reads_as_djangos_does():
         assert cache.add("c", 3) is True
     finally:
         cache.delete_many(["a", "b", "c"])
+
+
+def test_the_folder_cache_sets_many_keys_in_one_transaction(tmp_path):
+    cache = FolderCache(str(tmp_path), {"SHARDS": 4})
+    commits = []
+    for shard in cache._cache._shards:
+        shard._con.set_trace_callback(
+            lambda sql: commits.append(sql) if sql.upper().startswith("COMMIT") else None
+        )
+    tags = {f"articles:tag:page-{n}": n for n in range(200)}
+    assert cache.set_many(tags, 60) == []
+    assert cache.get_many([*tags, "absent"]) == tags
+    # One commit a shard, not one a key.
+    assert 0 < len(commits) <= 4
