@@ -897,3 +897,12 @@ def test_a_short_formula_is_converted_once_per_process_and_a_long_one_every_time
         with pytest.raises(math.FormulaError):
             math.latex_to_mathml(r"\unknowncmd{x}", False)
     math.forget_converted()
+
+
+def test_the_span_scanner_hands_each_caller_its_own_list():
+    # Recent texts' spans are kept (an answer is scanned three times on import): a caller
+    # changing its list must not change what the next caller gets.
+    text = "The area $a^2$ of a square, in `code`."
+    first = math.scan(text)
+    first.clear()
+    assert [span.kind for span in math.scan(text)] == ["math", "code"]

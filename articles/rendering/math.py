@@ -6,6 +6,7 @@ it must not decide how formulas are placed in a page or count them."""
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import threading
@@ -122,6 +123,17 @@ def _marks(pattern: str, text: str) -> _Positions:
 
 
 def scan(text: str) -> list[Span]:
+    """The spans of ``text`` (see _scan): a new list each call, of spans read once.
+
+    An answer is scanned three times on its way in (settling its newlines, measuring its
+    nesting, cutting out its formulas), each time as the same text: the last few texts'
+    spans are kept, which saves two of the three on import.
+    """
+    return list(_scan(text))
+
+
+@functools.lru_cache(maxsize=8)
+def _scan(text: str) -> tuple[Span, ...]:
     """Split decoded Markdown into code, math and escaped-dollar spans (sorted, disjoint).
 
     Display math: `$$ … $$` and `\\[ … \\]`; inline: `\\( … \\)` and `$ … $` (spaces inside
@@ -203,7 +215,7 @@ def scan(text: str) -> list[Span]:
                 else:
                     i += 1
     spans.sort(key=lambda s: s.start)
-    return spans
+    return tuple(spans)
 
 
 # --------------------------------------------------------------------------- LaTeX -> MathML
