@@ -77,7 +77,10 @@ def backup_images(target, storage=None):
     storage = storage or default_storage
     target = Path(target)
     partial = target.with_name(f".{target.name}.partial")
-    names = _storage_files(storage, IMAGES_FOLDER) if storage.exists(IMAGES_FOLDER) else []
+    try:
+        names = _storage_files(storage, IMAGES_FOLDER)
+    except FileNotFoundError:  # a folder storage with no image yet (object storage: [])
+        names = []
     try:
         with tarfile.open(partial, "w") as tar:
             for name in names:

@@ -113,9 +113,10 @@ def stored_site_card():
 
 
 def absolute_url(name):
-    """The absolute URL of the stored file ``name``: storage's URL, on SITE_URL when
-    storage gives a site-relative one."""
-    url = default_storage.url(name)
+    """The absolute URL of the stored file ``name``, on SITE_URL under MEDIA_URL as the
+    image library's addresses are (object storage's own URLs are signed and expire; the
+    proxy serves /media/cards/ from any storage)."""
+    url = settings.MEDIA_URL + name
     return settings.SITE_URL + url if url.startswith("/") else url
 
 

@@ -674,10 +674,12 @@ class Image(models.Model):
         return self.alt_text
 
     def get_absolute_url(self):
-        return self.file.url
+        """The image's address on this site (MEDIA_URL and its storage name), whatever the
+        storage: answers hold it, and object storage's own URLs are signed and expire."""
+        return settings.MEDIA_URL + self.file.name
 
     @property
     def markdown(self):
         """The Markdown that shows this image in an answer."""
         alt = self.alt_text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-        return f"![{alt}]({self.file.url})"
+        return f"![{alt}]({self.get_absolute_url()})"

@@ -6,6 +6,7 @@ unset), ``SECRET_KEY``, ``DEBUG``, ``ALLOWED_HOSTS`` (comma-separated), ``SITE_U
 ``MEDIA_ROOT`` (uploads), ``TASKS_BACKEND`` (``rq`` for the Redis queue; the database otherwise).
 """
 
+import importlib.util
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -153,10 +155,6 @@ else:
 # default`; that needs django-tasks-rq, django-rq and rq installed besides
 # requirements.txt, and is refused at start-up without them.
 if os.environ.get("TASKS_BACKEND", "database") == "rq":
-    import importlib.util
-
-    from django.core.exceptions import ImproperlyConfigured
-
     if not os.environ.get("REDIS_URL") or importlib.util.find_spec("django_tasks_rq") is None:
         raise ImproperlyConfigured(
             "TASKS_BACKEND=rq needs REDIS_URL and the packages django-tasks-rq, django-rq "
@@ -251,6 +249,32 @@ STORAGES = {
         )
     },
 }
+
+# Several app servers need one storage they all see: with MEDIA_BUCKET set, uploaded files
+# go to that S3 bucket (MEDIA_BUCKET_ENDPOINT_URL for another S3-compatible server, MinIO
+# say; MEDIA_BUCKET_REGION; MEDIA_BUCKET_PREFIX, a folder inside the bucket). Credentials
+# come from boto3's usual places (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an instance
+# role). Pages keep their /media/ addresses: the proxy serves /media/images/ and
+# /media/cards/ from the bucket. Needs django-storages and boto3 besides requirements.txt,
+# and is refused at start-up without them.
+if os.environ.get("MEDIA_BUCKET"):
+    if not all(importlib.util.find_spec(name) for name in ("storages", "boto3")):
+        raise ImproperlyConfigured(
+            "MEDIA_BUCKET needs the packages django-storages and boto3 "
+            "(pip install 'django-storages[s3]==1.14.6' boto3==1.44.5)"
+        )
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["MEDIA_BUCKET"],
+            "endpoint_url": os.environ.get("MEDIA_BUCKET_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("MEDIA_BUCKET_REGION") or None,
+            "location": os.environ.get("MEDIA_BUCKET_PREFIX", ""),
+            # A private bucket, read through the proxy; a name is never written twice.
+            "default_acl": None,
+            "file_overwrite": False,
+        },
+    }
 
 # Django reports a server error (500) on the console itself only with DEBUG; in production
 # it would mail ADMINS, when there are any. The "errors" handler writes the traceback to

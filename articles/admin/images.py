@@ -6,6 +6,7 @@ The file of an image is set once, at upload; later changes are to its alt text o
 """
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -30,7 +31,7 @@ def thumbnail_url(image):
     name = image.file.name
     if own is not None and own.rendition_widths:
         name = own.rendition_name(own.rendition_widths[0])
-    return image.file.storage.url(name)
+    return settings.MEDIA_URL + name
 
 
 def thumbnail_height(image):
@@ -174,7 +175,7 @@ class ImageAdmin(admin.ModelAdmin):
     def preview(self, obj):
         return format_html(
             '<img src="{}" alt="{}" width="{}" height="{}" class="image-preview">',
-            obj.file.url,
+            obj.get_absolute_url(),
             obj.alt_text,
             obj.width,
             obj.height,
