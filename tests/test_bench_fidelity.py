@@ -27,6 +27,18 @@ def test_structure_leaves_formulas_out_on_both_sides():
     assert structure(katex) == structure(ours) == plain
 
 
+def test_structure_leaves_our_table_of_contents_out():
+    # A long answer of ours opens with its headings' contents (a list of links): by design,
+    # not a list or links the author wrote.
+    answer = "<h2>One</h2>\n<ol>\n<li>a</li>\n</ol>"
+    ours = (
+        '<nav class="toc" aria-label="Contents"><p class="toc__title">Contents</p><ol>'
+        '<li class="toc__level-1"><a href="#one">One</a></li></ol></nav>\n' + answer
+    )
+    assert structure(ours) == structure(answer)
+    assert structure(ours)["items"] == 1
+
+
 def test_each_case_counts_the_articles_that_differ(tmp_path, write_article):
     write_article(slug="steps", answer=r"1. One.\n\nBetween.\n\n3. Three.")
     live = tmp_path / "live.jsonl"

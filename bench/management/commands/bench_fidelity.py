@@ -3,7 +3,8 @@
 Reads the JSON lines the live site's renderer writes (`render_live.mjs`: one object a file,
 with `file` and `html`) and the corpus files they name; renders each answer with ours and
 compares, per case, what a reader's structure is made of. Formulas are left out on both
-sides (KaTeX's markup and ours differ by design). Writes nothing."""
+sides (KaTeX's markup and ours differ by design), and so is the table of contents ours
+puts before a long answer. Writes nothing."""
 
 import json
 import statistics
@@ -48,7 +49,8 @@ class _Structure(HTMLParser):
         if tag in _VOID:
             return
         classes = set((dict(attrs).get("class") or "").split())
-        formula = tag == "math" or bool(classes & _MATH_CLASSES)
+        # Formulas, and our table of contents (a long answer's, by design), are left out.
+        formula = tag == "math" or bool(classes & _MATH_CLASSES) or "toc" in classes
         self.open.append(formula)
         self.in_math += formula
         if self.in_math:
