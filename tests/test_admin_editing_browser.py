@@ -45,6 +45,9 @@ def test_a_new_article_saves_in_one_go_from_a_filtered_list(open_page, live_serv
     page.locator("#changelist-filter a", has_text="Mathematics").click()
     page.wait_for_url(re.compile(r"subject__id__exact="))
     page.click("a.addlink")
+    # The admin focuses the form's first field once the page has loaded: typing before
+    # then loses the keys that land after it.
+    page.wait_for_url(re.compile(r"/add/"), wait_until="load")
     # The slug follows the question as it is typed (the admin's prepopulating script).
     page.locator("#id_question").press_sequentially("What is a limit of a sequence?")
     assert page.input_value("#id_slug") == "what-is-a-limit-of-a-sequence"

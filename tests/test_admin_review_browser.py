@@ -5,6 +5,8 @@ version only then, and the editor reads the outcome. A screenshot of
 the review page at 1280 px goes to test-artifacts/screenshots/. Skipped where
 /usr/bin/chromium is absent."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -32,6 +34,9 @@ def test_an_editor_submits_and_a_publisher_publishes(
     editor.goto(live_server.url + "/admin/articles/article/")
     editor.locator("#changelist-filter a", has_text="Mathematics").click()
     editor.click("a.addlink")
+    # The admin focuses the form's first field once the page has loaded: typing before
+    # then loses the keys that land after it.
+    editor.wait_for_url(re.compile(r"/add/"), wait_until="load")
     editor.locator("#id_question").press_sequentially("What is an integral?")
     editor.fill("#id_answer", "The area under a curve: $\\int_a^b f(x)\\,dx$.")
     editor.click("input[name=_submit_for_review]")
