@@ -12,6 +12,9 @@ from django.utils import timezone
 
 from articles import search
 from articles.models import Article, Subject
+from articles.search import postgres, spelling, sqlite
+from articles.search.query import MAX_QUERY_LENGTH, plain_text
+from articles.search.results import highlighted
 from tests.conftest import run_import
 
 HOSTILE_QUERIES = [
@@ -130,13 +133,13 @@ def test_parse_query_reads_minus_as_exclusion_and_or_as_alternative():
 
 def test_clean_query_cuts_long_queries_and_removes_control_characters():
     assert search.clean_query("a\x00b\x1f  c\n") == "a b c"
-    assert len(search.clean_query("x" * 5000)) == search.MAX_QUERY_LENGTH
+    assert len(search.clean_query("x" * 5000)) == MAX_QUERY_LENGTH
     assert search.clean_query(None) == ""
 
 
 @pytest.mark.parametrize("text", HOSTILE_QUERIES)
 def test_fts5_expression_is_only_quoted_strings_and_operators(text):
-    expression = search.fts5_expression(search.parse_query(search.clean_query(text)))
+    expression = sqlite.fts5_expression(search.parse_query(search.clean_query(text)))
     outside_quotes = re.sub(r'"(?:[^"]|"")*"', " ", expression)
     assert re.fullmatch(r"(?:\s|\(|\)|AND|OR|NOT)*", outside_quotes)
 
@@ -146,12 +149,12 @@ def test_plain_text_keeps_words_apart_and_decodes_entities():
         "<p>Cost of <strong>Asset</strong>: &lt;script&gt;</p><ul><li>one</li><li>two</li></ul>"
         "<math><mrow><mtext>Salvage</mtext><mtext>Value</mtext></mrow></math>"
     )
-    assert search.plain_text(html) == "Cost of Asset: <script> one two Salvage Value"
+    assert plain_text(html) == "Cost of Asset: <script> one two Salvage Value"
 
 
 def test_highlighted_escapes_everything_but_the_marks():
     text = "<script>alert(1)</script> \x02chain\x03 & \x02rule\x03"
-    assert str(search.highlighted(text)) == (
+    assert str(highlighted(text)) == (
         "&lt;script&gt;alert(1)&lt;/script&gt; <mark>chain</mark> &amp; <mark>rule</mark>"
     )
 
@@ -381,7 +384,7 @@ def test_search_page_lists_results_with_links_subjects_and_snippets(client, math
 
 @pytest.mark.django_db
 def test_search_page_costs_a_fixed_number_of_queries(client, maths):
-    for n in range(search.SUGGEST_BELOW):
+    for n in range(spelling.SUGGEST_BELOW):
         make_article(maths, f"few-{n}", f"Aardvark few {n}?", "Digs.")
     _, one = search_page(client, q="aardvark")
     for n in range(30):
@@ -497,7 +500,7 @@ def test_a_swapped_or_dropped_letter_is_corrected(maths, typed, meant):
 
 @pytest.mark.django_db
 def test_a_rare_word_that_finds_a_little_is_offered_a_common_one(client, maths):
-    calculus(maths, count=search.SUGGEST_RATIO + 1)
+    calculus(maths, count=spelling.SUGGEST_RATIO + 1)
     make_article(maths, "typo", "A derivitive spelt wrong?", "Once.")
     search.refresh_vocabulary()
     results = search.search("derivitive")
@@ -561,9 +564,9 @@ def test_the_vocabulary_is_refreshed_after_an_import(write_article, tmp_path):
 
 def test_best_correction_prefers_fewer_edits_then_more_articles():
     candidates = [("derivative", 50), ("derivatives", 500), ("derivation", 900)]
-    assert search.best_correction("derivatve", 0, candidates) == "derivative"
-    assert search.best_correction("derivatve", 10, candidates) is None  # common enough
-    assert search.best_correction("derivatve", 2, [("derivative", 15)]) is None  # < 10x
+    assert spelling.best_correction("derivatve", 0, candidates) == "derivative"
+    assert spelling.best_correction("derivatve", 10, candidates) is None  # common enough
+    assert spelling.best_correction("derivatve", 2, [("derivative", 15)]) is None  # < 10x
 
 
 # --- ranking on phrases, questions and proximity ----------------------------------------
@@ -604,7 +607,7 @@ def test_words_close_together_outrank_words_far_apart(maths):
 
 @pytest.mark.django_db
 def test_pages_past_the_reranked_ones_list_every_other_hit_once(maths, monkeypatch):
-    monkeypatch.setattr(search, "PG_RERANK", 20)
+    monkeypatch.setattr(postgres, "PG_RERANK", 20)
     for n in range(45):
         make_article(maths, f"zebra-{n:02d}", f"Zebra {n}?", "Zebra " * (n % 5 + 1))
     results = search.search("zebra")
@@ -703,7 +706,7 @@ def test_misspell_swaps_neighbours_or_drops_one_letter(word, seed):
 def test_pages_of_a_long_result_list_show_every_hit_once(maths):
     # More matches than PostgreSQL reranks (PG_RERANK), in pages that straddle that rank:
     # each match appears on exactly one page, whatever the database.
-    total = search.PG_RERANK + 20
+    total = postgres.PG_RERANK + 20
     for n in range(total):
         Article.objects.create(
             subject=maths,
