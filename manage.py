@@ -7,9 +7,10 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "quicktakes.settings")
-    from django.core.management import execute_from_command_line
+    # Imported once the settings module is named.
+    from django.core.management import execute_from_command_line  # noqa: PLC0415
 
-    from quicktakes.startup import load_settings
+    from quicktakes.startup import load_settings  # noqa: PLC0415
 
     load_settings()
 

@@ -16,7 +16,7 @@ REFUSED_STATUS = 3
 
 def load_settings():
     """Load the settings module (DJANGO_SETTINGS_MODULE); exit with one line when refused."""
-    from django.conf import settings
+    from django.conf import settings  # noqa: PLC0415 (the settings load here, refusals caught)
 
     try:
         settings.INSTALLED_APPS  # noqa: B018 (loads the module)

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.db import connection
 from django.forms import MultiWidget
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -324,8 +325,6 @@ def test_preview_needs_article_permissions(client, sample_site):
 
 
 def test_preview_is_csrf_protected_and_post_only(sample_site, editor):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(editor)
     assert strict.post(PREVIEW, {"answer": "x"}).status_code == 403

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from django.utils import timezone
 
+from articles.admin.previews import cut
 from articles.models import Article, Subject
 from tests.test_admin import form_data
 
@@ -211,8 +212,6 @@ def test_search_still_finds_part_of_a_word_in_the_question(editor_client, sample
     ],
 )
 def test_cut_keeps_whole_words_and_ends_with_an_ellipsis(text, limit, expected):
-    from articles.admin.previews import cut
-
     assert cut(text, limit) == expected
     assert len(cut(text, limit)) <= limit
 

@@ -2,21 +2,32 @@
 cancel; large uploads run as background jobs on the task queue (the database backend, run
 here by the real db_worker command in this process)."""
 
+import importlib
 import io
+import shutil
 import zipfile
+from datetime import timedelta
+from types import SimpleNamespace
 
+import PIL.Image
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
-from articles import tasks
+from articles import images, tasks
+from articles.admin import imports
 from articles.importing import files as importing_files
 from articles.importing import uploads
-from articles.models import Article, ArticleImport
+from articles.models import Article, ArticleImport, Image
+from articles.rendering.images import parse_name
 from tests.conftest import FIXTURES
 from tests.test_crafted_input import BOMB_BYTES, _zip_bomb
 
@@ -51,8 +62,6 @@ def worker(monkeypatch):
 
     The worker closes its connection between jobs (close_old_connections); inside a test's
     transaction that would end the test's own, so that one call is made a no-op here."""
-    from django_tasks_db.management.commands import db_worker
-
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
 
     def run():
@@ -198,8 +207,6 @@ def test_an_upload_past_the_limit_is_refused_from_its_content_length(client, edi
 def test_a_markdown_file_past_the_file_limit_is_refused_while_it_streams(
     client, editor, monkeypatch
 ):
-    from articles.admin import imports
-
     monkeypatch.setattr(imports, "MAX_FILE_BYTES", 100)
     response = upload(client, SimpleUploadedFile("long.md", b"x" * 200))
     assert response.status_code == 400
@@ -386,10 +393,6 @@ def test_a_queued_job_outlives_the_worker_that_was_not_there(
 def test_a_job_whose_worker_was_killed_can_be_run_again(
     client, editor, write_article, worker, monkeypatch
 ):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     monkeypatch.setattr(uploads, "INLINE_BYTES", 0)
     upload(client, zipped("physics.zip", two_articles(write_article)))
     article_import = ArticleImport.objects.get()
@@ -424,12 +427,6 @@ def test_a_job_that_is_running_is_not_offered_again(client, editor, write_articl
 
 
 def test_the_permission_migration_runs_twice_and_reverses():
-    import importlib
-    from types import SimpleNamespace
-
-    from django.apps import apps
-    from django.db import connection
-
     migration = importlib.import_module("articles.migrations.0008_article_import")
     schema_editor = SimpleNamespace(connection=connection)
     migration.grant_import_permission(apps, schema_editor)
@@ -452,8 +449,6 @@ def test_the_content_length_is_checked_before_the_body_is_read(client, editor, s
 
 
 def test_an_upload_without_the_csrf_token_is_refused(editor, write_article):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(editor)
     response = strict.post(reverse(ADD), {"files": SimpleUploadedFile("a.md", b"---")})
@@ -464,10 +459,6 @@ def test_an_upload_without_the_csrf_token_is_refused(editor, write_article):
 def test_a_step_left_running_by_a_killed_request_can_be_run_again(
     client, editor, write_article, worker
 ):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     upload(client, zipped("physics.zip", two_articles(write_article)))
     article_import = ArticleImport.objects.get()
     # The request that ran the inline dry run died: the row says "checking", no job.
@@ -521,14 +512,6 @@ def test_more_files_than_one_request_may_carry_are_refused_with_advice(client, e
 def test_a_zip_with_an_uploads_folder_brings_its_images_into_the_library(
     client, editor, write_article, settings
 ):
-    import shutil
-
-    import PIL.Image
-
-    from articles import images
-    from articles.models import Image
-    from articles.rendering.images import parse_name
-
     picture = io.BytesIO()
     PIL.Image.linear_gradient("L").resize((700, 500)).save(picture, "PNG")
     checked = images.check_upload(SimpleUploadedFile("forces.png", picture.getvalue()))

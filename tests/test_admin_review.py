@@ -9,10 +9,14 @@ import pytest
 from django.apps import apps as global_apps
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group, Permission, User
+from django.core.management import call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from articles.importing import import_paths
 from articles.models import Article, ArticleDraft, Subject
+from tests.conftest import FIXTURES
 from tests.test_admin import form_data
 
 pytestmark = pytest.mark.django_db
@@ -224,8 +228,6 @@ def test_a_decision_on_a_version_changed_since_is_refused(client, editor, publis
 
 
 def test_review_page_costs_a_bounded_number_of_queries(client, editor, sample_site):
-    from django.test.utils import CaptureQueriesContext
-
     client_for(client, editor)
     submit_new_article(client, "One?")
     with CaptureQueriesContext(connection) as few:
@@ -241,8 +243,6 @@ def test_review_page_costs_a_bounded_number_of_queries(client, editor, sample_si
 
 
 def test_create_editor_makes_a_publisher_on_request(capsys):
-    from django.core.management import call_command
-
     call_command("create_editor", "pat", "--publisher", "--no-input")
     user = User.objects.get(username="pat")
     assert sorted(user.groups.values_list("name", flat=True)) == ["Editors", "Publishers"]
@@ -366,9 +366,6 @@ def test_a_live_articles_related_links_are_read_only_for_editors(client, editor,
 def test_an_import_over_a_drafted_article_leaves_the_draft_to_save_again(
     client, editor, publisher, sample_site, tmp_path
 ):
-    from articles.importing import import_paths
-    from tests.conftest import FIXTURES
-
     client_for(client, editor)
     edit_live(client, "A draft made before the import.")
     source = FIXTURES / "learn" / "mathematics" / f"{CHAIN_RULE}.md"

@@ -3,19 +3,30 @@
 restore replaces what changed since; a file that is not a backup changes nothing."""
 
 import contextlib
+import io
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
+import tarfile
 
+import PIL.Image
+import psycopg
 import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.test import Client
 
-from articles.backups import PG_DUMP_HEADER, SQLITE_HEADER
-from articles.models import Article
+from articles import images
+from articles.backups import PG_DUMP_HEADER, SQLITE_HEADER, _pg_environment, images_path
+from articles.models import Article, Image
+from articles.rendering.images import parse_name
+from articles.sitelock import ADVISORY_KEY, SiteBusy, site_lock
 from tests.conftest import PROJECT_ROOT
 
 # Committed rows: pg_dump reads the database from a connection of its own.
@@ -76,7 +87,6 @@ def fresh_database(tmp_path):
     if connection.vendor == "sqlite":
         yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
         return
-    import psycopg
 
     params = connection.settings_dict
     name = f"{params['NAME']}_restored"
@@ -146,10 +156,10 @@ def test_a_file_that_is_not_a_backup_is_refused_and_changes_nothing(sample_site,
 def test_a_backup_without_a_path_is_named_for_the_database(sample_site, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     call_command("backup", verbosity=0)
-    written, images = sorted(p for p in tmp_path.iterdir() if p.name.startswith("backup-"))
+    written, images_tar = sorted(p for p in tmp_path.iterdir() if p.name.startswith("backup-"))
     suffix = ".sqlite3" if connection.vendor == "sqlite" else ".dump"
     assert written.suffix == suffix and written.stat().st_size > 0
-    assert images.name == written.name + ".images.tar"
+    assert images_tar.name == written.name + ".images.tar"
 
 
 # --- a restore cannot destroy ---------------------------------------------------------------
@@ -158,8 +168,6 @@ def test_a_backup_without_a_path_is_named_for_the_database(sample_site, tmp_path
 def unrelated_backup(tmp_path):
     """A valid backup file of the right engine that is not a backup of this site."""
     if connection.vendor == "sqlite":
-        import sqlite3
-
         path = tmp_path / "other.sqlite3"
         other = sqlite3.connect(path)
         other.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
@@ -167,7 +175,6 @@ def unrelated_backup(tmp_path):
         other.commit()
         other.close()
         return path
-    from articles.backups import _pg_environment
 
     name = "qt_unrelated_for_restore"
     env = {**os.environ, **_pg_environment("default")}
@@ -192,8 +199,6 @@ def test_a_backup_of_another_database_is_refused_and_changes_nothing(sample_site
 
 @pytest.mark.skipif("connection.vendor != 'sqlite'")
 def test_a_backup_made_by_newer_code_is_refused(sample_site, tmp_path):
-    import sqlite3
-
     path = tmp_path / "backup.sqlite3"
     call_command("backup", str(path), verbosity=0)
     newer = sqlite3.connect(path)
@@ -208,18 +213,12 @@ def test_a_backup_made_by_newer_code_is_refused(sample_site, tmp_path):
 
 
 def test_a_restore_while_an_import_runs_is_refused(sample_site, tmp_path):
-    from articles.sitelock import site_lock
-
     path = tmp_path / ("backup.sqlite3" if connection.vendor == "sqlite" else "backup.dump")
     call_command("backup", str(path), verbosity=0)
     Article.objects.update(author="After the backup")
     if connection.vendor == "postgresql":
         # The import runs in another session: hold its shared lock from a connection of
         # its own (a session always gets the locks it already holds).
-        import psycopg
-
-        from articles.sitelock import ADVISORY_KEY
-
         settings = connection.settings_dict
         other = psycopg.connect(
             dbname=settings["NAME"],
@@ -237,8 +236,6 @@ def test_a_restore_while_an_import_runs_is_refused(sample_site, tmp_path):
 
 
 def test_an_import_waits_for_a_restore(sample_site, tmp_path):
-    from articles.sitelock import SiteBusy, site_lock
-
     if connection.vendor != "sqlite":
         pytest.skip("one PostgreSQL session always gets the advisory locks it holds")
     with site_lock(exclusive=True, wait=False):  # a second holder: a file handle of its own
@@ -255,15 +252,6 @@ def media_root(settings, tmp_path):
 
 def _library_image():
     """One image of the library, stored with its renditions: (row, storage names)."""
-    import io
-
-    import PIL.Image
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from articles import images
-    from articles.models import Image
-    from articles.rendering.images import parse_name
-
     out = io.BytesIO()
     PIL.Image.linear_gradient("L").resize((1000, 600)).save(out, "PNG")
     checked = images.check_upload(SimpleUploadedFile("graph.png", out.getvalue()))
@@ -277,13 +265,6 @@ def _library_image():
 def test_a_backup_holds_the_image_files_and_a_restore_puts_them_back(
     sample_site, tmp_path, media_root, settings
 ):
-    import shutil
-
-    from django.core.files.storage import default_storage
-
-    from articles.backups import images_path
-    from articles.models import Image
-
     image, names = _library_image()
     contents = {name: default_storage.open(name).read() for name in names}
     backup = tmp_path / "site.backup"
@@ -300,11 +281,6 @@ def test_a_backup_holds_the_image_files_and_a_restore_puts_them_back(
 
 
 def test_a_restore_refuses_an_images_tar_that_holds_other_files(sample_site, tmp_path, media_root):
-    import io
-    import tarfile
-
-    from articles.backups import images_path
-
     backup = tmp_path / "site.backup"
     call_command("backup", str(backup), verbosity=0)
     with tarfile.open(images_path(backup), "w") as tar:

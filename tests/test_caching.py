@@ -5,7 +5,9 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, reverse
 from django.utils import timezone
@@ -163,8 +165,6 @@ SCAFFOLDING = "/learn/education-studies/questions/how-does-scaffolding-support-l
 @pytest.fixture
 def reader():
     """A reader's browser: never signed in, whatever other clients of the test do."""
-    from django.test import Client
-
     return Client()
 
 
@@ -355,8 +355,6 @@ def test_the_schedule_check_searches_an_index_rather_than_reading_every_article(
 
 @pytest.fixture
 def editor_client(admin_user):
-    from django.test import Client
-
     client = Client()
     client.force_login(admin_user)
     return client
@@ -416,16 +414,12 @@ def test_a_save_builds_its_page_once_it_commits(
 
 
 def test_prerender_pages_builds_every_page_a_reader_may_land_on(reader, sample_site):
-    from django.core.management import call_command
-
     call_command("prerender_pages", verbosity=0)
     for path in (SQUARE, EQUATION, "/learn/mathematics", "/learn"):
         assert_still_cached(reader, path)
 
 
 def test_saves_build_a_bounded_number_of_pages(sample_site, monkeypatch):
-    from articles import changes
-
     built = []
     monkeypatch.setattr(changes.prerender, "build", built.append)
     monkeypatch.setattr(changes._prebuilt, "moments", [], raising=False)

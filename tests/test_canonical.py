@@ -167,9 +167,6 @@ def test_only_canonical_indexable_articles_of_listed_subjects_are_offered(cross_
 
 @pytest.mark.django_db(transaction=True)
 def test_deleting_the_canonical_copy_rechooses_one_among_the_rest(write_article):
-    from articles.importing import import_paths
-    from articles.models import Article
-
     paths = [
         write_article(slug="shared", subject=subject, subject_name=name, id=7)
         for subject, name in (

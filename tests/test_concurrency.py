@@ -24,6 +24,8 @@ from html.parser import HTMLParser
 import pytest
 from django.db import connection
 
+from articles import importing
+from articles.models import Article, StaleVersion
 from tests.conftest import FIXTURES, PROJECT_ROOT
 
 # Committed rows, seen by other processes.
@@ -352,8 +354,6 @@ def test_an_editors_save_between_the_imports_read_and_write_is_kept(tmp_path, mo
     import's), and the import's version stays."""
     if connection.vendor == "sqlite":
         pytest.skip("SQLite: the import holds the write lock from its read to its write")
-    from articles import importing
-    from articles.models import Article, StaleVersion
 
     subject, slug = CONTESTED
     folder = tmp_path / "learn"

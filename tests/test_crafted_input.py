@@ -12,16 +12,19 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from articles import views
 from articles.caching import SITE, tag_versions
 from articles.exporting import load_front_matter, to_text
-from articles.frontmatter import MAX_FILE_BYTES, FrontMatterError, parse_bytes
+from articles.frontmatter import MAX_ANSWER_CHARS, MAX_FILE_BYTES, FrontMatterError, parse_bytes
 from articles.models import Article, Subject
 from tests.conftest import run_import
+from tests.test_admin import form_data
 from tests.test_bad_input import BAD_INPUT
 
 HEADER = "---\nurl: /learn/maths/questions/q\nsubject: Maths\ndate: 2024-11-29\nanswer: A.\n"
@@ -289,8 +292,6 @@ ARTICLE = "/learn/mathematics/questions/how-do-you-expand-a-perfect-square"
 
 
 def cache_entries():
-    from django.core.cache import cache
-
     return len(cache._cache)
 
 
@@ -371,11 +372,6 @@ def test_without_redis_every_process_shares_one_cache(sample_site):
 
 
 def test_the_admin_refuses_an_answer_past_the_limit_and_previews_none(admin_client, sample_site):
-    from django.urls import reverse
-
-    from articles.frontmatter import MAX_ANSWER_CHARS
-    from tests.test_admin import form_data
-
     article = Article.objects.get(slug="how-do-you-expand-a-perfect-square")
     url = reverse("admin:articles_article_change", args=[article.pk])
     data = form_data(admin_client.get(url))

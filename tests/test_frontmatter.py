@@ -1,10 +1,13 @@
 """articles.frontmatter: bytes in, a record or one clear error out. No database."""
 
 import datetime
+import hashlib
+import pickle
 
 import pytest
 
-from articles.frontmatter import FrontMatterError, parse_bytes, parse_file
+from articles.frontmatter import MAX_LENGTHS, FrontMatterError, parse_bytes, parse_file
+from articles.models import Article, RelatedLink
 from tests.conftest import FIXTURES
 
 GOOD = b"""---
@@ -73,8 +76,6 @@ def test_unknown_keys_and_the_body_are_kept():
 
 
 def test_source_hash_is_the_sha256_of_the_bytes():
-    import hashlib
-
     assert parse_bytes(GOOD).source_hash == hashlib.sha256(GOOD).hexdigest()
 
 
@@ -149,17 +150,12 @@ def test_every_fixture_parses():
 
 
 def test_errors_survive_pickling_between_processes():
-    import pickle
-
     error = FrontMatterError("bad.md", "what is wrong", line=3, key="title")
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.path, copy.message, copy.line, copy.key) == ("bad.md", "what is wrong", 3, "title")
 
 
 def test_length_limits_match_the_models_columns():
-    from articles.frontmatter import MAX_LENGTHS
-    from articles.models import Article, RelatedLink
-
     article_fields = {
         "title": "title",
         "article_title": "article_title",

@@ -2,16 +2,26 @@
 renditions made at upload and never upscaled, the admin's list and the Markdown to paste."""
 
 import io
+import zipfile
 
 import PIL.Image
 import pytest
+from django.conf.urls.static import static
 from django.contrib.auth.models import Group, Permission, User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from articles import images
-from articles.models import Image
+from articles.admin.forms import ArticleAdminForm
+from articles.exporting import export_articles
+from articles.frontmatter import FrontMatterError, parse_file
+from articles.importing import files as importing_files
+from articles.importing import import_paths
+from articles.importing.files import SourceFile
+from articles.importing.prepare import prepare_file
+from articles.models import Article, Image, Subject
+from articles.rendering import image_references
 from articles.rendering.images import parse_name
 
 ADD = "admin:articles_image_add"
@@ -166,8 +176,6 @@ def test_a_file_named_like_a_rendition_is_stored_under_a_name_that_is_not_one():
 
 
 def test_import_refuses_an_external_image_with_file_and_line(write_article):
-    from articles.frontmatter import FrontMatterError, parse_file
-
     path = write_article(answer="See ![a graph](https://example.com/g.png).")
     with pytest.raises(FrontMatterError) as caught:
         parse_file(path)
@@ -177,9 +185,6 @@ def test_import_refuses_an_external_image_with_file_and_line(write_article):
 
 
 def test_import_refuses_an_own_image_that_is_not_in_storage(write_article):
-    from articles.importing.files import SourceFile
-    from articles.importing.prepare import prepare_file
-
     good = images.store(images.check_upload(picture(100, 100)))
     gone = "/media/images/0123456789ab-100x100/gone.png"
     path = write_article(answer=f"![ok](/media/{good}) and ![x]({gone})")
@@ -190,8 +195,6 @@ def test_import_refuses_an_own_image_that_is_not_in_storage(write_article):
 
 @pytest.mark.django_db
 def test_the_article_form_refuses_an_external_image_and_a_missing_one():
-    from articles.admin.forms import ArticleAdminForm
-
     good = images.store(images.check_upload(picture(100, 100)))
     for answer, expected in (
         ("![g](https://example.com/g.png)", "is not on this site"),
@@ -206,8 +209,6 @@ def test_the_article_form_refuses_an_external_image_and_a_missing_one():
 
 
 def test_media_is_served_only_in_development(settings):
-    from django.conf.urls.static import static
-
     settings.DEBUG = True
     assert static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
     settings.DEBUG = False
@@ -230,8 +231,6 @@ def test_the_picker_lists_matching_images_with_the_markdown_to_insert(client, ed
     assert f'data-markdown="{pulley.markdown}"' in fragment
     assert "A titration" not in fragment and "<html" not in fragment
     # The Markdown inserted is what the renderer takes for one of the site's own images.
-    from articles.rendering import image_references
-
     (reference,) = image_references(pulley.markdown)
     assert reference.own is not None and reference.own.name == pulley.file.name
     by_file = client.get(reverse(PICKER), {"q": "t.png"}).content.decode()
@@ -253,8 +252,6 @@ def test_the_picker_is_for_staff_who_may_view_images(client):
 def test_the_answer_editor_has_an_insert_image_button_for_those_who_may_view_images(
     client, editor, sample_site
 ):
-    from articles.models import Article
-
     article = Article.objects.first()
     url = reverse("admin:articles_article_change", args=[article.pk])
     page = client.get(url).content.decode()
@@ -283,8 +280,6 @@ def test_the_library_list_shows_each_images_markdown_to_copy(client, editor):
 
 def _article_showing_an_image(alt="A pulley with two masses"):
     """The sample site's perfect-square article, its answer showing a new library image."""
-    from articles.models import Article
-
     checked = images.check_upload(picture(1200, 800))
     image = Image.objects.create(
         file=images.store(checked), alt_text=alt, width=checked.width, height=checked.height
@@ -296,8 +291,6 @@ def _article_showing_an_image(alt="A pulley with two masses"):
 
 
 def _empty_site(settings, tmp_path):
-    from articles.models import Article, Subject
-
     Article.objects.all().delete()
     Subject.objects.all().delete()
     Image.objects.all().delete()
@@ -308,10 +301,6 @@ def _empty_site(settings, tmp_path):
 def test_an_export_holds_the_images_and_an_import_on_an_empty_site_brings_them_back(
     sample_site, settings, tmp_path
 ):
-    from articles.exporting import export_articles
-    from articles.importing import import_paths
-    from articles.models import Article
-
     article, image = _article_showing_an_image()
     page = article.answer_html
     own = parse_name(image.file.name)
@@ -344,12 +333,6 @@ def test_an_export_holds_the_images_and_an_import_on_an_empty_site_brings_them_b
 def test_a_bad_image_in_an_uploaded_zip_is_named_and_the_rest_is_imported(
     sample_site, settings, tmp_path
 ):
-    import zipfile
-
-    from articles.exporting import export_articles
-    from articles.importing import import_paths
-    from articles.models import Article
-
     article, image = _article_showing_an_image()
     out = tmp_path / "export"
     export_articles(Article.objects.all(), out)
@@ -376,12 +359,6 @@ def test_a_bad_image_in_an_uploaded_zip_is_named_and_the_rest_is_imported(
 def test_an_image_member_over_the_size_limit_is_refused_before_it_is_read(
     sample_site, settings, tmp_path, monkeypatch
 ):
-    import zipfile
-
-    from articles.exporting import export_articles
-    from articles.importing import files, import_paths
-    from articles.models import Article
-
     _, image = _article_showing_an_image()
     out = tmp_path / "export"
     export_articles(Article.objects.all(), out)
@@ -390,7 +367,7 @@ def test_an_image_member_over_the_size_limit_is_refused_before_it_is_read(
         for path in sorted(out.rglob("*")):
             if path.is_file():
                 zipped.write(path, path.relative_to(out).as_posix())
-    monkeypatch.setattr(files, "MAX_UPLOAD_BYTES", 100)
+    monkeypatch.setattr(importing_files, "MAX_UPLOAD_BYTES", 100)
     opened = []
     open_member = zipfile.ZipFile.open
 

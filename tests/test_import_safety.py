@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.db import DatabaseError, connection
 
 from articles.importing import import_paths, prepare, write
 from articles.models import Article, RelatedLink, Subject
@@ -199,8 +200,6 @@ def test_a_database_error_fails_only_its_article(folder, monkeypatch):
 
     def refuse_square(self, batch):
         if any(p.record.slug == SQUARE.stem for p in batch):
-            from django.db import DatabaseError
-
             raise DatabaseError("simulated")
         return original(self, batch)
 
@@ -215,8 +214,6 @@ def test_a_database_error_fails_only_its_article(folder, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_an_import_killed_at_any_moment_completes_on_the_next_run(tmp_path):
     """kill -9 a real import mid-way, run it again: nothing duplicated, nothing lost."""
-    from django.db import connection
-
     if connection.vendor == "sqlite":
         database_url = f"sqlite:///{tmp_path / 'crash.sqlite3'}"
     else:
@@ -311,8 +308,6 @@ def test_an_editors_unpublish_is_kept_when_the_file_is_unchanged(folder):
 
 def test_a_rolled_back_batch_does_not_poison_a_new_subject(tmp_path, write_article, monkeypatch):
     """A failed batch that created a subject must not leave the writer pointing at it."""
-    from django.db import DatabaseError
-
     for n in range(3):
         write_article(slug=f"fresh-{n}", subject="brand-new", subject_name="Brand New")
     original = RelatedLink.objects.bulk_create

@@ -1,8 +1,13 @@
 """articles.importing and the import_articles command: rows written, reports, errors."""
 
-import pytest
+from io import StringIO
 
+import pytest
+from django.core.management import call_command
+
+from articles import importing, rendering
 from articles.importing import import_paths
+from articles.management.commands import import_articles
 from articles.models import Article, RelatedLink, Subject
 from tests.conftest import FIXTURES, run_import
 
@@ -159,8 +164,6 @@ def test_a_missing_path_is_a_command_error(db, tmp_path):
 
 
 def test_progress_lines_when_the_output_is_not_a_terminal(db, monkeypatch):
-    from articles.management.commands import import_articles
-
     monkeypatch.setattr(import_articles, "PROGRESS_SECONDS", 0)
     out, err, status = run_import(FIXTURES / "learn", workers=1)
     lines = [line for line in out.splitlines() if " files (" in line]
@@ -171,8 +174,6 @@ def test_progress_lines_when_the_output_is_not_a_terminal(db, monkeypatch):
 
 
 def test_no_progress_lines_at_verbosity_0_or_for_a_short_import(db, monkeypatch):
-    from articles.management.commands import import_articles
-
     out, _, _ = run_import(FIXTURES / "learn", workers=1)  # done long before 5 s
     assert " files (" not in out
     monkeypatch.setattr(import_articles, "PROGRESS_SECONDS", 0)
@@ -181,8 +182,6 @@ def test_no_progress_lines_at_verbosity_0_or_for_a_short_import(db, monkeypatch)
 
 
 def test_worker_processes_give_the_same_rows_as_one_process(db, settings):
-    import articles.importing as importing
-
     original = importing.MIN_FILES_FOR_WORKERS
     importing.MIN_FILES_FOR_WORKERS = 1
     try:
@@ -219,12 +218,6 @@ def test_the_seed_article_of_the_corpus_imports(corpus):
 
 
 def test_render_articles_re_renders_only_stale_answers(sample_site):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    from articles import rendering
-
     Article.objects.filter(slug="what-is-the-accounting-equation").update(
         answer_html="stale", renderer_version=0
     )
@@ -242,12 +235,6 @@ def test_render_articles_re_renders_only_stale_answers(sample_site):
 def test_render_articles_brings_answers_of_the_previous_renderer_up_to_date(
     db, write_article, tmp_path
 ):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    from articles import rendering
-
     write_article(answer=r"Both roots: $$x = \frac{-b \pm \sqrt{b^2 - 4ac}}{2a}$$")
     assert not import_paths([tmp_path / "learn"], workers=1).errors
     # As the previous renderer stored it: plus-minus as an identifier.
@@ -262,10 +249,6 @@ def test_render_articles_brings_answers_of_the_previous_renderer_up_to_date(
 
 
 def test_render_articles_all_of_one_subject(sample_site):
-    from io import StringIO
-
-    from django.core.management import call_command
-
     out = StringIO()
     call_command("render_articles", all=True, subject="mathematics", workers=1, stdout=out)
     assert "Rendered 3 answers" in out.getvalue()

@@ -7,17 +7,24 @@ and a revert.
 
 import json
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.db.models import F
+from django.db.models.signals import post_save
+from django.test import Client
 from django.urls import reverse
 from reversion.models import Version
 
+from articles import changes, search
+from articles.admin import history
 from articles.admin.articles import ArticleAdmin
 from articles.admin.forms import ArticleAdminForm
 from articles.exporting import front_matter
-from articles.importing import import_paths
+from articles.importing import import_paths, write
 from articles.models import Article, RelatedLink, Subject
 from tests.conftest import FIXTURES
 from tests.test_admin import form_data, run_action
@@ -41,8 +48,6 @@ def make_editor(name):
 @pytest.fixture
 def two_tabs(client, sample_site):
     """Two editors (Ada and Bob), each with a browser of their own."""
-    from django.test import Client
-
     ada, bob = Client(), Client()
     ada.force_login(make_editor("ada"))
     bob.force_login(make_editor("bob"))
@@ -409,10 +414,6 @@ def test_an_import_after_an_article_move_updates_it_where_it_is(client, two_tabs
 
 @pytest.mark.django_db(transaction=True)
 def test_two_imports_creating_one_subject_both_succeed(tmp_path):
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
     if connection.vendor == "sqlite":
         pytest.skip("SQLite's in-memory test database locks per table across threads")
 
@@ -445,12 +446,6 @@ def test_two_imports_creating_one_subject_both_succeed(tmp_path):
 def test_two_vocabulary_refreshes_at_once_both_succeed(sample_site):
     """Two imports ending together each refresh the search vocabulary: the second must
     wait for the first, not insert the words the first just wrote a second time."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection
-
-    from articles import search
-
     if connection.vendor == "sqlite":
         pytest.skip("SQLite's in-memory test database locks per table across threads")
 
@@ -472,8 +467,6 @@ def test_two_vocabulary_refreshes_at_once_both_succeed(sample_site):
 def test_no_batch_size_holds_the_write_lock_for_more_than_a_thousand_articles(
     sample_site, tmp_path, monkeypatch
 ):
-    from articles.importing import write
-
     sizes = []
     original = write.Writer._write
 
@@ -518,10 +511,6 @@ def test_a_preview_that_suppresses_reactions_does_so_in_its_own_thread_only():
     """The revert page's preview writes and rolls back without reactions; a save in another
     thread at that moment keeps its history, redirects and index (a process-wide signal
     mute once lost them under threaded gunicorn)."""
-    import threading
-
-    from articles import changes
-
     calls = []
     handler = changes._handler(lambda sender, **kwargs: calls.append(threading.get_ident()))
     with changes.suppressed():
@@ -535,13 +524,6 @@ def test_a_preview_that_suppresses_reactions_does_so_in_its_own_thread_only():
 
 
 def test_the_revert_preview_leaves_other_threads_saves_alone(two_tabs, monkeypatch):
-    import threading
-
-    from django.db.models.signals import post_save
-
-    from articles import changes
-    from articles.admin import history
-
     ada, _ = two_tabs
     obj = article()
     url, form = open_form(ada, obj)

@@ -3,6 +3,8 @@ search snippets and the JSON-LD answer."""
 
 import pytest
 
+from articles.frontmatter import parse_file
+from articles.newlines import decode_answer
 from articles.plaintext import formula_text, plain_text, readable_text
 from articles.rendering import render_markdown
 from tests.conftest import CORPUS
@@ -59,8 +61,6 @@ def test_the_corpus_chain_rule_example_reads_as_written():
     path = CORPUS / "learn/mathematics/can-you-give-an-example-of-how-to-apply-the-chain-rule.md"
     if not path.is_file():
         pytest.skip("the shared corpus is absent")
-    from articles.frontmatter import parse_file
-    from articles.newlines import decode_answer
 
     record = parse_file(path)
     text = plain_text(render_markdown(decode_answer(record.answer_raw)).html)

@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from articles.addresses import article_path
 from articles.importing import import_paths
@@ -40,8 +41,6 @@ def import_redirects(path, **options):
 
 
 def test_article_path_matches_the_urlconf():
-    from django.urls import reverse
-
     assert article_path("mathematics", "a-b") == reverse(
         "articles:detail", kwargs={"subject": "mathematics", "slug": "a-b"}
     )

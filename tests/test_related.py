@@ -8,9 +8,12 @@ import re
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.db.models import Q
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from articles import related
 from articles.importing import import_paths
@@ -398,16 +401,11 @@ def test_a_copy_made_after_the_suggestions_is_left_out_of_the_page(client, site)
 
 @pytest.fixture
 def reader():
-    from django.test import Client
-
     return Client()
 
 
 def shown_suggestion():
     """A stored suggestion that its article's page shows (the page has room for it)."""
-    from django.test import Client
-    from django.utils.html import escape
-
     suggestions = RelatedSuggestion.objects.select_related(
         "article__subject", "suggested__subject"
     ).filter(article__status=Article.Status.PUBLISHED)
@@ -420,8 +418,6 @@ def shown_suggestion():
 
 def unrelated_page(*articles):
     """The address of a published article no page of ``articles`` shows or is shown by."""
-    from django.db.models import Q
-
     pks = [article.pk for article in articles]
     others = (
         Article.objects.published()

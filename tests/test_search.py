@@ -1,5 +1,6 @@
 """Search: query parsing, ranking, snippets, keeping the index in step, the search page."""
 
+import random
 import re
 from datetime import date, timedelta
 from io import StringIO
@@ -11,10 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from articles import search
+from articles.canonical import update_canonical
 from articles.models import Article, Subject
 from articles.search import postgres, spelling, sqlite
 from articles.search.query import MAX_QUERY_LENGTH, plain_text
 from articles.search.results import highlighted
+from bench.management.commands.bench_search import make_queries, misspell
 from tests.conftest import run_import
 
 HOSTILE_QUERIES = [
@@ -622,8 +625,6 @@ def test_pages_past_the_reranked_ones_list_every_other_hit_once(maths, monkeypat
 
 @pytest.mark.django_db
 def test_a_cross_posted_article_is_one_hit_its_listed_copy(client, maths):
-    from articles.canonical import update_canonical
-
     others = Subject.objects.create(title="Others", slug="others", position=9, listed=False)
     make_article(others, "zebra", "Zebra crossings?", "Stripes.", source_id=7)
     make_article(maths, "zebra", "Zebra crossings?", "Stripes.", source_id=7)
@@ -682,8 +683,6 @@ def test_bench_command_prints_recall_and_latency(sample_site):
 
 
 def test_recall_set_misspells_every_third_query_by_one_swap_or_drop(sample_site):
-    from bench.management.commands.bench_search import make_queries
-
     queries = make_queries(6, 2, seed=1)
     assert [q.misspelled for q in queries] == [False, False, True] * 2
     for query in queries:
@@ -694,10 +693,6 @@ def test_recall_set_misspells_every_third_query_by_one_swap_or_drop(sample_site)
     ("word", "seed"), [("derivative", 1), ("derivative", 2), ("photosynthesis", 3)]
 )
 def test_misspell_swaps_neighbours_or_drops_one_letter(word, seed):
-    import random
-
-    from bench.management.commands.bench_search import misspell
-
     typo = misspell(word, random.Random(seed))
     assert typo != word and typo[0] == word[0]
     assert len(typo) == len(word) and sorted(typo) == sorted(word) or len(typo) == len(word) - 1

@@ -6,6 +6,7 @@ from xml.etree import ElementTree
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -260,8 +261,6 @@ def test_check_seo_passes_on_the_sample_site_and_reports_figures(sample_site):
 
 
 def test_check_seo_fails_when_a_canonical_link_is_broken(sample_site):
-    from django.core.management.base import CommandError
-
     original = Article.objects.get(slug="how-do-you-expand-a-perfect-square")
     copy = Article.objects.get(pk=original.pk)
     copy.pk = None

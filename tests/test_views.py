@@ -3,13 +3,18 @@
 import datetime
 import re
 from html import unescape
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from articles import views
+from articles.importing import import_paths
 from articles.models import Article, Subject
+from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.django_db
 
@@ -220,8 +225,6 @@ def test_query_counts_do_not_grow_with_the_subject(client, sample_site):
 @pytest.fixture
 def small_filter_threshold(monkeypatch):
     """Subject pages of three questions or more offer the filter box (100 in production)."""
-    from articles import views
-
     monkeypatch.setattr(views, "SUBJECT_FILTER_MIN_QUESTIONS", 3)
 
 
@@ -229,8 +232,6 @@ FILTER_BOX = '<input id="subject-filter-q" type="search" name="q"'
 
 
 def test_a_large_subject_offers_a_filter_box_a_small_one_does_not(client, sample_site):
-    from articles import views
-
     assert views.SUBJECT_FILTER_MIN_QUESTIONS >= 100
     html = client.get("/learn/mathematics").content.decode()
     assert FILTER_BOX not in html
@@ -322,12 +323,6 @@ LONG_ANSWER = r"Intro.\n\n### First part\n\nA.\n\n### Second part\n\nB.\n\n### T
 
 
 def test_a_long_answer_gets_its_table_of_contents_from_render_articles(client, write_article):
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    from articles.importing import import_paths
-
     path = write_article(slug="a-long-answer", answer=LONG_ANSWER)
     import_paths([path], workers=1)
     # As a renderer without tables of contents stored it.
@@ -377,9 +372,6 @@ def test_updated_on_is_not_shown_for_an_edit_on_the_posting_day(client, sample_s
 
 
 def test_a_reimport_of_identical_content_changes_no_updated_on(client, sample_site):
-    from articles.importing import import_paths
-    from tests.conftest import FIXTURES
-
     report = import_paths([FIXTURES / "learn"], workers=1)
     assert report.unchanged == report.files
     assert updated_on(client) is None

@@ -54,7 +54,7 @@ class Command(BaseCommand):
             return
         progress = None
         if self.stdout.isatty() and options["verbosity"] >= 1:
-            from tqdm import tqdm
+            from tqdm import tqdm  # noqa: PLC0415 (only a terminal gets a progress bar)
 
             progress = tqdm(total=len(items), unit="article", file=sys.stderr)
         formulas = fallbacks = 0

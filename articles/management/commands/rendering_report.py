@@ -129,7 +129,7 @@ class Command(BaseCommand):
     def _run(self, files: list[str], jobs: int) -> list[dict]:
         progress = None
         if sys.stdout.isatty():
-            from tqdm import tqdm
+            from tqdm import tqdm  # noqa: PLC0415 (only a terminal gets a progress bar)
 
             progress = tqdm(total=len(files), unit="file")
         rows = []
