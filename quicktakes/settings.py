@@ -270,6 +270,9 @@ if os.environ.get("MEDIA_BUCKET"):
             "endpoint_url": os.environ.get("MEDIA_BUCKET_ENDPOINT_URL") or None,
             "region_name": os.environ.get("MEDIA_BUCKET_REGION") or None,
             "location": os.environ.get("MEDIA_BUCKET_PREFIX", ""),
+            # Servers other than AWS (MinIO) want the bucket in the path, not the host name.
+            "addressing_style": os.environ.get("MEDIA_BUCKET_ADDRESSING_STYLE")
+            or ("path" if os.environ.get("MEDIA_BUCKET_ENDPOINT_URL") else None),
             # A private bucket, read through the proxy; a name is never written twice.
             "default_acl": None,
             "file_overwrite": False,
