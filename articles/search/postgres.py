@@ -28,7 +28,7 @@ from articles.search.results import (
     _visible,
     highlighted,
 )
-from articles.search.spelling import SUGGEST_RARE, TERM_TABLE, max_edits
+from articles.search.spelling import TERM_TABLE, grouped_by_word, vocabulary_query
 
 #: PostgreSQL's text search configuration: english with accents removed (unaccent); the
 #: stored vector (migration 0007) uses it too.
@@ -240,28 +240,8 @@ class _PostgresBackend:
         return sql, params
 
     def vocabulary(self, words):
-        """{word: [(term, documents), …]}: for each folded word, the vocabulary's terms
-        with its first letter and a length within max_edits of its own (the word itself
-        among them when the vocabulary holds it). One query."""
-        selects, params = [], []
-        for word in words:
-            edits = max_edits(word)
-            # Only words a suggestion may be (held by SUGGEST_RARE articles or more) and
-            # the word itself: most of the vocabulary is words held by one article.
-            selects.append(
-                f"SELECT %s, term, documents FROM {TERM_TABLE} WHERE term >= %s AND "
-                "term < %s AND length(term) BETWEEN %s AND %s AND (documents >= %s OR term = %s)"
-            )
-            params += [
-                word,
-                word[0],
-                chr(ord(word[0]) + 1),
-                len(word) - edits,
-                len(word) + edits,
-                SUGGEST_RARE,
-                word,
-            ]
-        return self._grouped(" UNION ALL ".join(selects), params)
+        """See spelling.vocabulary_query. One query."""
+        return self._grouped(*vocabulary_query(words))
 
     def neighbours(self, words):
         """{word: [(term, documents), …]}: the vocabulary's terms sharing enough trigrams
@@ -277,12 +257,9 @@ class _PostgresBackend:
         return self._grouped(" UNION ALL ".join(selects), params)
 
     def _grouped(self, sql, params):
-        found = {}
         with connections[self.alias].cursor() as cursor:
             cursor.execute(sql, params)
-            for word, term, documents in cursor.fetchall():
-                found.setdefault(word, []).append((term, documents))
-        return found
+            return grouped_by_word(cursor.fetchall())
 
     def refresh_vocabulary(self):
         # ts_stat counts the articles holding each word (as written, accents removed).

@@ -40,6 +40,40 @@ def max_edits(word):
     return 1 if len(word) <= 5 else 2
 
 
+def vocabulary_query(words):
+    """``(sql, params)`` reading, for each folded word of ``words``, the vocabulary's terms
+    with its first letter and a length within max_edits of its own (the word itself among
+    them when the vocabulary holds it), as rows ``(word, term, documents)``. The same SQL
+    on SQLite and PostgreSQL."""
+    selects, params = [], []
+    for word in words:
+        edits = max_edits(word)
+        # Only words a suggestion may be (held by SUGGEST_RARE articles or more) and the
+        # word itself: most of the vocabulary is words held by one article.
+        selects.append(
+            f"SELECT %s, term, documents FROM {TERM_TABLE} WHERE term >= %s AND term < %s "
+            "AND length(term) BETWEEN %s AND %s AND (documents >= %s OR term = %s)"
+        )
+        params += [
+            word,
+            word[0],
+            chr(ord(word[0]) + 1),
+            len(word) - edits,
+            len(word) + edits,
+            SUGGEST_RARE,
+            word,
+        ]
+    return " UNION ALL ".join(selects), params
+
+
+def grouped_by_word(rows):
+    """``(word, term, documents)`` rows -> ``{word: [(term, documents), …]}``."""
+    found = {}
+    for word, term, documents in rows:
+        found.setdefault(word, []).append((term, documents))
+    return found
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """A query with its rare words corrected: ``text`` to show and link (the reader's

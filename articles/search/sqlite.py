@@ -27,7 +27,7 @@ from articles.search.results import (
     _visible,
     highlighted,
 )
-from articles.search.spelling import SUGGEST_RARE, TERM_TABLE, max_edits
+from articles.search.spelling import TERM_TABLE, grouped_by_word, vocabulary_query
 
 #: The SQLite index: an FTS5 table whose rowid is the article's id (see migration 0004).
 FTS_TABLE = "articles_search_fts"
@@ -200,31 +200,8 @@ class _SQLiteBackend:
         ]
 
     def vocabulary(self, words):
-        """{word: [(term, documents), …]}: for each folded word, the vocabulary's terms
-        with its first letter and a length within max_edits of its own (the word itself
-        among them when the vocabulary holds it). One query."""
-        selects, params = [], []
-        for word in words:
-            edits = max_edits(word)
-            # Only words a suggestion may be (held by SUGGEST_RARE articles or more) and
-            # the word itself: most of the vocabulary is words held by one article.
-            selects.append(
-                f"SELECT %s, term, documents FROM {TERM_TABLE} WHERE term >= %s AND "
-                "term < %s AND length(term) BETWEEN %s AND %s AND (documents >= %s OR term = %s)"
-            )
-            params += [
-                word,
-                word[0],
-                chr(ord(word[0]) + 1),
-                len(word) - edits,
-                len(word) + edits,
-                SUGGEST_RARE,
-                word,
-            ]
-        found = {}
-        for word, term, documents in self._run(" UNION ALL ".join(selects), params):
-            found.setdefault(word, []).append((term, documents))
-        return found
+        """See spelling.vocabulary_query. One query."""
+        return grouped_by_word(self._run(*vocabulary_query(words)))
 
     def neighbours(self, words):
         """{word: [(term, documents), …]} beyond the first letter: none on SQLite."""
