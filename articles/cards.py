@@ -14,6 +14,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageDraw, ImageFont
 
+from articles.rendering.images import media_url
+
 #: Open Graph's recommended size for a large preview (pixels).
 WIDTH, HEIGHT = 1200, 630
 #: Goes up when the design changes, so every card is drawn again under a new name.
@@ -113,10 +115,9 @@ def stored_site_card():
 
 
 def absolute_url(name):
-    """The absolute URL of the stored file ``name``, on SITE_URL under MEDIA_URL as the
-    image library's addresses are (object storage's own URLs are signed and expire; the
-    proxy serves /media/cards/ from any storage)."""
-    url = settings.MEDIA_URL + name
+    """The absolute URL of the stored file ``name``: its site address (media_url) on
+    SITE_URL, the proxy serving /media/cards/ from any storage."""
+    url = media_url(name)
     return settings.SITE_URL + url if url.startswith("/") else url
 
 

@@ -674,9 +674,8 @@ class Image(models.Model):
         return self.alt_text
 
     def get_absolute_url(self):
-        """The image's address on this site (MEDIA_URL and its storage name), whatever the
-        storage: answers hold it, and object storage's own URLs are signed and expire."""
-        return settings.MEDIA_URL + self.file.name
+        """The image's address on this site (rendering.images.media_url)."""
+        return rendering.images.media_url(self.file.name)
 
     @property
     def markdown(self):

@@ -6,7 +6,6 @@ The file of an image is set once, at upload; later changes are to its alt text o
 """
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -16,7 +15,7 @@ from django.utils.html import format_html
 
 from articles import images
 from articles.models import Image
-from articles.rendering.images import parse_name
+from articles.rendering.images import media_url, parse_name
 
 THUMBNAIL_WIDTH = 96  # px, in the list
 #: The most images the picker lists for one search (newest first): past that, type more.
@@ -31,7 +30,7 @@ def thumbnail_url(image):
     name = image.file.name
     if own is not None and own.rendition_widths:
         name = own.rendition_name(own.rendition_widths[0])
-    return settings.MEDIA_URL + name
+    return media_url(name)
 
 
 def thumbnail_height(image):

@@ -40,6 +40,13 @@ _FULL_NAME = re.compile(rf"{_NAME.pattern}\Z")
 _CMARK_IMG = re.compile(r'<img src="([^"]*)" alt="([^"]*)"(?: title="([^"]*)")? />')
 
 
+def media_url(name: str) -> str:
+    """The site's address of the stored file ``name`` (MEDIA_URL and the name), whatever
+    the storage: pages and answers hold it, and object storage's own URLs are signed and
+    expire. The proxy serves it."""
+    return settings.MEDIA_URL + name
+
+
 @dataclass(frozen=True)
 class OwnImage:
     """An image of this site's, read from its stored name (no lookup)."""
@@ -51,7 +58,7 @@ class OwnImage:
 
     @property
     def url(self) -> str:
-        return settings.MEDIA_URL + self.name
+        return media_url(self.name)
 
     @property
     def rendition_widths(self) -> tuple[int, ...]:
