@@ -23,6 +23,8 @@ DESIGN_VERSION = 1
 FOLDER = "cards"
 #: Seconds a found site card is remembered (a page asks storage at most this often).
 SEEN_SECONDS = 24 * 3600
+#: Seconds a missing site card is remembered: ensure() notes one it draws at once.
+MISSING_SECONDS = 300
 
 BACKGROUND = (28, 31, 38)
 ACCENT = (94, 129, 244)
@@ -102,16 +104,17 @@ def ensure_site_card():
 
 
 def stored_site_card():
-    """The site card's name when storage holds it, else None. Asks storage at most once
-    a SEEN_SECONDS (the answer is kept in the cache); never draws."""
+    """The site card's name when storage holds it, else None. The answer is kept in the
+    cache (SEEN_SECONDS, or MISSING_SECONDS while there is no card: ensure() notes a card
+    it draws at once), so a page render does not ask storage, which on object storage is
+    a request to another server; never draws."""
     name = site_card_name()
     key = f"card-seen:{name}"
-    if cache.get(key):
-        return name
-    if default_storage.exists(name):
-        cache.set(key, True, SEEN_SECONDS)
-        return name
-    return None
+    seen = cache.get(key)
+    if seen is None:
+        seen = default_storage.exists(name)
+        cache.set(key, seen, SEEN_SECONDS if seen else MISSING_SECONDS)
+    return name if seen else None
 
 
 def absolute_url(name):

@@ -115,3 +115,21 @@ def test_build_cards_draws_only_the_missing_ones(sample_site):
     call_command("build_cards", stdout=out)
     assert "1 cards drawn" in out.getvalue()
     assert stored_size(maths.card) == ("PNG", (1200, 630))
+
+
+def test_a_missing_site_card_is_asked_of_storage_once_and_a_drawn_one_seen_at_once(
+    sample_site, monkeypatch
+):
+    # On object storage each question is a request to another server: pages must not ask
+    # it on every render while no card is stored.
+    default_storage.delete(cards.site_card_name())
+    cache.clear()
+    asked = []
+    storage = default_storage._wrapped  # the storage itself, behind Django's lazy object
+    exists = storage.exists
+    monkeypatch.setattr(storage, "exists", lambda name: asked.append(name) or exists(name))
+    assert cards.stored_site_card() is None
+    assert cards.stored_site_card() is None
+    assert asked == [cards.site_card_name()]
+    assert cards.ensure_site_card() is True
+    assert cards.stored_site_card() == cards.site_card_name()
