@@ -292,11 +292,16 @@ class Article(models.Model):
 
     def _claim_next_version(self):
         """Lock the stored row, check its version against the one this change started
-        from, and take the next one. Raises StaleVersion."""
+        from, and take the next one. Raises StaleVersion.
+
+        The lock (PostgreSQL's FOR NO KEY UPDATE) keeps out other writers of the row but
+        not the key-share lock a foreign-key check takes on it: an import committing rows
+        that refer to this article (its related suggestions) goes on, where FOR UPDATE
+        made the two wait for each other until one failed with "deadlock detected"."""
         stored = (
             type(self)
             ._base_manager.using(self._state.db)
-            .select_for_update()
+            .select_for_update(no_key=True)
             .filter(pk=self.pk)
             .values_list("version", flat=True)
             .first()

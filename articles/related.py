@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db import connections, router, transaction
+from django.db import OperationalError, connections, router, transaction
 from django.db.models import Q
 
 from articles import search
@@ -46,6 +46,10 @@ GROUP_MARGIN = 8
 WRITE_BATCH = 2000
 #: Rows per INSERT (four parameters each).
 INSERT_ROWS = 1000
+#: How many times the import's write of every suggestion is tried when PostgreSQL ends it
+#: as the victim of a deadlock (SQLSTATE 40P01), and the pause before each retry, seconds.
+DEADLOCK_ATTEMPTS = 3
+DEADLOCK_PAUSE = 0.2
 
 
 @dataclass
@@ -240,9 +244,24 @@ def compute_all(using=None):
             if other != pk and groups.get(other, other) != group
         ][:CANDIDATES]
         found[pk] = vectors.best(pk, ranked)
-    report = _store(alias, found)
+    report = _store_retrying(alias, found)
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def _store_retrying(alias, found):
+    """_store, tried again when the database ended it to break a deadlock: the write
+    refers to every article at once, so a writer of a few of them (an editor deleting
+    one) can meet it in the other order. Nothing was written by the attempt that failed."""
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            return _store(alias, found)
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != "40P01" or (
+                attempt == DEADLOCK_ATTEMPTS
+            ):
+                raise
+            time.sleep(DEADLOCK_PAUSE * attempt)
 
 
 def compute_for(article_ids, using=None):

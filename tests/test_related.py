@@ -7,7 +7,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -224,6 +224,47 @@ def test_suggestions_unchanged_are_not_written_again(site):
     report = related.compute_all()
     assert report.changed == 0
     assert list(RelatedSuggestion.objects.order_by("pk").values_list("pk", flat=True)) == before
+
+
+class Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+def test_suggestions_ended_by_a_deadlock_are_written_again(site, monkeypatch):
+    """PostgreSQL ends one of two transactions that wait for each other; the import's
+    write of every suggestion, when it is that one, is tried again (nothing of it stayed)."""
+    RelatedSuggestion.objects.all().delete()
+    store = related._store
+    attempts = []
+
+    def store_once_ended(alias, found):
+        attempts.append(len(found))
+        if len(attempts) == 1:
+            raise OperationalError("deadlock detected") from Deadlock()
+        return store(alias, found)
+
+    monkeypatch.setattr(related, "_store", store_once_ended)
+    monkeypatch.setattr(related, "DEADLOCK_PAUSE", 0)
+    report = related.compute_all()
+    assert len(attempts) == 2 and report.changed > 0
+    assert set(suggested_slugs(by_slug("light-to-chemical"))) == {
+        "light-reactions",
+        "chlorophyll",
+        "calvin-cycle",
+    }
+
+
+def test_other_database_errors_are_not_tried_again(site, monkeypatch):
+    attempts = []
+
+    def store_failing(alias, found):
+        attempts.append(1)
+        raise OperationalError("disk I/O error")
+
+    monkeypatch.setattr(related, "_store", store_failing)
+    with pytest.raises(OperationalError):
+        related.compute_all()
+    assert len(attempts) == 1
 
 
 def test_a_reimport_of_unchanged_files_leaves_suggestions_alone(write_article, site):

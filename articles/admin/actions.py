@@ -42,7 +42,9 @@ class ArticleActionsMixin:
             with transaction.atomic():
                 batch = Article.objects.filter(pk__in=pks[start : start + 200])
                 rows = list(
-                    batch.select_related("subject").select_for_update(of=("self",)).order_by("pk")
+                    batch.select_related("subject")
+                    .select_for_update(of=("self",), no_key=True)
+                    .order_by("pk")
                 )
                 before = {article.pk: copy.copy(article) for article in rows}
                 batch = [a for a in rows if change(a)]

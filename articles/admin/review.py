@@ -201,7 +201,7 @@ class ArticleReviewMixin:
         now = timezone.now()
         with transaction.atomic():
             stored = (
-                Article._base_manager.select_for_update()
+                Article._base_manager.select_for_update(no_key=True)
                 .filter(pk=article.pk)
                 .values_list("version", flat=True)
                 .first()
@@ -325,7 +325,7 @@ class ArticleReviewMixin:
             with transaction.atomic():
                 article = (
                     Article.objects.select_related("subject")
-                    .select_for_update(of=("self",))
+                    .select_for_update(of=("self",), no_key=True)
                     .filter(pk=data["article"])
                     .first()
                 )

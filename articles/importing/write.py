@@ -119,7 +119,7 @@ class Writer:
                     subject_id__in={key[0] for key in by_address},
                     slug__in={key[1] for key in by_address},
                 )
-                .select_for_update(of=("self",))
+                .select_for_update(of=("self",), no_key=True)
                 .prefetch_related("related_links")
             }
             self._follow_moved_files(by_address, existing)

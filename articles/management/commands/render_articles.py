@@ -88,7 +88,7 @@ class Command(BaseCommand):
                 # keep its HTML rather than write HTML made from the old answer.
                 current = dict(
                     Article.objects.filter(pk__in=[a.pk for a in batch])
-                    .select_for_update()
+                    .select_for_update(no_key=True)
                     .values_list("pk", "answer")
                 )
                 batch = [a for a in batch if current.get(a.pk) == a.answer]
