@@ -20,6 +20,7 @@ changed.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -27,6 +28,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from articles.addresses import article_path
+from articles.caching import WIDE_CHANGE_ROWS, wide_change
 from articles.models import Article, Redirect
 from articles.querysets import is_published
 
@@ -170,7 +172,8 @@ def update_canonical(source_ids=None, article_ids=()):
     # One UPDATE per canonical copy whose followers changed: plain statements the database
     # runs faster than bulk_update's CASE over thousands of rows. Clearing goes first, so
     # no row is left pointing at a copy that itself points elsewhere.
-    with transaction.atomic():
+    wide = len(changes) >= WIDE_CHANGE_ROWS
+    with transaction.atomic(), wide_change() if wide else contextlib.nullcontext():
         cleared = by_target.pop(None, [])
         for start in range(0, len(cleared), BATCH):
             Article.objects.filter(pk__in=cleared[start : start + BATCH]).update(canonical=None)

@@ -77,7 +77,7 @@ def article_tags(pks):
     2,000 articles; {SITE}
     past MAX_NAMED_ARTICLES or for a key not known (an unsaved row)."""
     pks = set(pks)
-    if None in pks or len(pks) > MAX_NAMED_ARTICLES:
+    if None in pks or len(pks) > MAX_NAMED_ARTICLES or caching.in_wide_change():
         return {SITE}
     if not pks:
         return set()
@@ -114,6 +114,8 @@ def copy_tags(source_ids):
 
 def own_page_tags(article_pks):
     """The tags of the articles' own pages only (what their related links change)."""
+    if caching.in_wide_change():
+        return {SITE}
     tags = set()
     for chunk in _chunks(set(article_pks) - {None}):
         tags.update(
@@ -349,13 +351,14 @@ def subject_deleted(subject):
     invalidate({LISTING, subject_tag(subject.slug), subject_list_tag(subject.slug)})
 
 
-def articles_imported(articles, touched=()):
+def articles_imported(articles, touched=(), answer_texts=None):
     """After the import wrote a batch of articles in bulk (inside its transaction):
     index them. ``articles``: Article instances with the indexed fields loaded (their
-    pages were named by the bulk writes). ``touched``: primary keys of articles the batch
+    pages were named by the bulk writes); ``answer_texts``: their answers' plain text, in
+    the same order, when made already. ``touched``: primary keys of articles the batch
     changed through plain updates (moved to a new address, published again): their pages
     are named here. The import rechooses canonical copies at its end."""
-    search.index_articles(articles)
+    search.index_articles(articles, answer_texts=answer_texts)
     invalidate(article_tags(touched))
 
 

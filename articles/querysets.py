@@ -5,11 +5,15 @@ Pages, related links, canonical choice, sitemaps, feeds, search and the admin's 
 start from here; nothing else spells the rule out.
 """
 
-from django.db import models
+import sqlite3
+
+from django.db import connections, models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Count, Q
+from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
-from articles.caching import SITE, invalidate
+from articles.caching import SITE, in_wide_change, invalidate
 
 #: Article.status of an article readers may see (once its publish_at, if any, has come).
 PUBLISHED = "published"
@@ -68,7 +72,7 @@ class ChangeTrackingQuerySet(models.QuerySet):
         return self._page_tags(pks)
 
     def _page_tags(self, pks, objs=None):
-        if _page_namer is None:
+        if _page_namer is None or in_wide_change():
             return {SITE}
         return _page_namer(self.model, pks, objs)
 
@@ -76,6 +80,8 @@ class ChangeTrackingQuerySet(models.QuerySet):
         return list(self.order_by().values_list("pk", flat=True))
 
     def update(self, **kwargs):
+        if in_wide_change():
+            return super().update(**kwargs)
         pks = self._pks()
         before = self._before(pks, kwargs)
         rows = super().update(**kwargs)
@@ -84,6 +90,8 @@ class ChangeTrackingQuerySet(models.QuerySet):
         return rows
 
     def delete(self):
+        if in_wide_change():
+            return super().delete()
         tags = self._page_tags(self._pks())
         result = super().delete()
         if result[0]:
@@ -96,6 +104,43 @@ class ChangeTrackingQuerySet(models.QuerySet):
             invalidate(self._page_tags([obj.pk for obj in created], created))
         return created
 
+    def bulk_insert(self, objs):
+        """bulk_create for many new rows, at a fraction of its cost: each value is prepared
+        once by its field (``pre_save`` then ``get_db_prep_save``, so defaults, auto_now
+        and JSON are as bulk_create writes them) and rows go in multi-row ``INSERT ...
+        RETURNING`` statements of up to INSERT_ROWS rows, within the database's parameter
+        limit. Django's compiler spent most of an import's writing time on the same values.
+
+        ``objs``: unsaved instances of a model with an auto-increment primary key; each
+        gets its ``pk``. Sends no signals and marks pages stale as bulk_create does.
+        Returns ``objs`` as a list."""
+        objs = list(objs)
+        if not objs:
+            return objs
+        connection = connections[self.db]
+        fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        pk_column = connection.ops.quote_name(self.model._meta.pk.column)
+        step = max(1, min(INSERT_ROWS, _parameter_limit(connection) // len(fields)))
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        preparers = [_preparer(field, connection) for field in fields]
+        with connection.cursor() as cursor:
+            for start in range(0, len(objs), step):
+                chunk = objs[start : start + step]
+                values = [prepare(obj) for obj in chunk for prepare in preparers]
+                cursor.execute(
+                    f"INSERT INTO {connection.ops.quote_name(self.model._meta.db_table)} "
+                    f"({columns}) VALUES {', '.join([row] * len(chunk))} RETURNING {pk_column}",
+                    values,
+                )
+                # Rows come back in the order they were given, as bulk_create relies on.
+                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
+                    obj.pk = pk
+                    obj._state.adding = False
+                    obj._state.db = self.db
+        invalidate(self._page_tags([obj.pk for obj in objs], objs))
+        return objs
+
     def bulk_update(self, objs, fields, *args, **kwargs):
         objs = list(objs)
         pks = [obj.pk for obj in objs]
@@ -104,6 +149,65 @@ class ChangeTrackingQuerySet(models.QuerySet):
         if rows:
             invalidate(before | self._page_tags(pks, objs))
         return rows
+
+
+#: Rows a statement at most in ChangeTrackingQuerySet.bulk_insert.
+INSERT_ROWS = 500
+#: Fields whose database value is the Python value itself when it has exactly this type:
+#: their get_db_prep_save only converts other types (so it is skipped for these).
+_PLAIN_VALUE_TYPES = (
+    (models.CharField, str),
+    (models.TextField, str),
+    (models.BooleanField, bool),
+    (models.FloatField, float),
+    (models.IntegerField, int),
+)
+
+
+def _preparer(field, connection):
+    """A function of an unsaved instance giving ``field``'s value as bulk_create writes
+    it: ``field.get_db_prep_save(field.pre_save(obj, True))``, skipped for a value of the
+    exact plain type a plain field stores as it is (about 1.8 million calls on the
+    corpus). Fields with a pre_save of their own (auto_now, ...) always take the long way."""
+    attname = field.attname
+    target = field.target_field if field.is_relation else field
+    ops = type(connection.ops)
+    # Integer fields pass their value to these two, which only other databases change.
+    plain_methods = {models.Field.get_db_prep_value}
+    if ops.adapt_integerfield_value is BaseDatabaseOperations.adapt_integerfield_value:
+        plain_methods.add(models.IntegerField.get_db_prep_value)
+    if ops.validate_autopk_value is BaseDatabaseOperations.validate_autopk_value:
+        plain_methods.add(AutoFieldMixin.get_db_prep_value)
+    plain = next(
+        (
+            kind
+            for cls, kind in _PLAIN_VALUE_TYPES
+            if type(target).get_db_prep_save is models.Field.get_db_prep_save
+            and type(target).get_db_prep_value in plain_methods
+            and isinstance(target, cls)
+        ),
+        None,
+    )
+    own_pre_save = type(field).pre_save is not models.Field.pre_save
+
+    def prepare(obj):
+        if own_pre_save:
+            return field.get_db_prep_save(field.pre_save(obj, True), connection)
+        value = getattr(obj, attname)
+        if value is None or (plain is not None and type(value) is plain):
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    return prepare
+
+
+def _parameter_limit(connection):
+    """How many parameters one statement may hold on ``connection``: SQLite's compiled-in
+    limit (32,766 since 3.32; Django assumes the old 999), PostgreSQL's protocol's 65,535."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return connection.features.max_query_params or 65_535
 
 
 class RelatedLinkQuerySet(ChangeTrackingQuerySet):

@@ -1,6 +1,7 @@
 """Whole-page caching: fixed cost for repeat readers, invalidated by every kind of write."""
 
 import datetime
+import shutil
 from unittest import mock
 
 import pytest
@@ -12,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLResolver, reverse
 from django.utils import timezone
 
-from articles import changes
+from articles import caching, changes
 from articles.caching import invalidate_everything
-from articles.importing import import_paths
+from articles.importing import import_paths, write
 from articles.models import Article, Redirect, Subject
 from tests.conftest import FIXTURES
 from tests.test_admin import form_data, post_change, run_action, version_with_answer
@@ -310,6 +311,33 @@ def test_an_import_refreshes_the_articles_it_changed_only(reader, sample_site, t
     assert_fresh(reader, PAGE, "so each imported transaction")
     assert_still_cached(reader, SQUARE)
     assert_still_cached(reader, "/learn/mathematics")
+
+
+def test_a_wide_import_marks_every_page_stale_at_once(
+    reader, sample_site, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A batch of WIDE_CHANGE_ROWS articles or more names no page: one cache write marks
+    every page stale (now and at commit), however many articles it holds."""
+    monkeypatch.setattr(caching, "WIDE_CHANGE_ROWS", 3)
+    monkeypatch.setattr(write, "WIDE_CHANGE_ROWS", 3)
+    warm(reader, PAGE, SQUARE, "/learn")
+    written = []
+    set_versions = caching._set_versions
+    monkeypatch.setattr(caching, "_set_versions", lambda tags: written.append(set(tags)))
+    copy = tmp_path / "learn"
+    shutil.copytree(FIXTURES / "learn", copy)
+    for path in copy.glob("*/*.md"):
+        text = path.read_text()
+        path.write_text(text.replace("answer: >-\n    ", "answer: >-\n    Imported again. ", 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_paths([copy], workers=1)
+    assert report.updated >= 3
+    # Once when written, once when committed (the test's transaction holds the import's).
+    assert written == [{caching.SITE}, {caching.SITE}], written
+    monkeypatch.setattr(caching, "_set_versions", set_versions)
+    set_versions(written[0])
+    assert_fresh(reader, PAGE, "Imported again.")
+    assert get(reader, SQUARE)[0]["X-Page-Cache"] == "miss"
 
 
 def test_a_restore_refreshes_every_page(reader, sample_site):

@@ -11,7 +11,7 @@ import logging
 import os
 from dataclasses import dataclass
 
-from articles import rendering
+from articles import plaintext, rendering
 from articles.frontmatter import (
     MAX_FILE_BYTES,
     ArticleRecord,
@@ -58,6 +58,9 @@ class PreparedArticle:
     answer: str
     answer_html: str
     renderer_version: int
+    #: The answer as the search index holds it (articles.plaintext), made here in the
+    #: worker rather than in the process that writes.
+    answer_text: str | None = None
 
     def field_values(self):
         r = self.record
@@ -153,6 +156,11 @@ def prepare_file(source):
             ),
         )
     prepared = PreparedArticle(
-        record, source.source_path, answer, result.html, rendering.RENDERER_VERSION
+        record,
+        source.source_path,
+        answer,
+        result.html,
+        rendering.RENDERER_VERSION,
+        plaintext.plain_text(result.html),
     )
     return "ok", source, prepared

@@ -5,12 +5,15 @@ It decides nothing about an article itself: that comes from plan.plan_batch.
 
 from __future__ import annotations
 
+import contextlib
+
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from articles import changes, modified, redirects
 from articles.addresses import article_path
+from articles.caching import WIDE_CHANGE_ROWS, wide_change
 from articles.frontmatter import URL_RE, FrontMatterError
 from articles.importing.plan import Action, StoredArticle, plan_batch
 from articles.importing.prepare import IMPORTED_FIELDS, LINK_FIELDS
@@ -180,19 +183,24 @@ class Writer:
                 # Read under the batch's row lock: an editor's form opened before this
                 # write is refused afterwards, as after any other change.
                 article.version += 1
-            Article.objects.bulk_create([article for article, _ in to_create])
-            if to_update:
-                Article.objects.bulk_update(
-                    [article for article, _ in to_update],
-                    [*IMPORTED_FIELDS, *BOOKKEEPING_FIELDS],
+            wide = len(to_create) + len(to_update) + len(self.touched) >= WIDE_CHANGE_ROWS
+            with wide_change() if wide else contextlib.nullcontext():
+                Article.objects.bulk_insert([article for article, _ in to_create])
+                if to_update:
+                    Article.objects.bulk_update(
+                        [article for article, _ in to_update],
+                        [*IMPORTED_FIELDS, *BOOKKEEPING_FIELDS],
+                    )
+                # Bulk writes send no signals: what follows them, in the same transaction.
+                written = [*to_create, *to_update]
+                changes.articles_imported(
+                    [article for article, _ in written],
+                    self.touched,
+                    answer_texts=[prepared.answer_text for _, prepared in written],
                 )
-            # Bulk writes send no signals: what follows them, in the same transaction.
-            changes.articles_imported(
-                [article for article, _ in [*to_create, *to_update]], self.touched
-            )
-            for article, _ in to_create:
-                self.addresses[(article.subject.slug, article.slug)] = article.pk
-            self._write_links(to_create, to_update, rows)
+                for article, _ in to_create:
+                    self.addresses[(article.subject.slug, article.slug)] = article.pk
+                self._write_links(to_create, to_update, rows)
         self.report.created += plan.created
         self.report.updated += plan.updated
         self.report.unchanged += plan.unchanged
@@ -302,7 +310,7 @@ class Writer:
         if changed:
             RelatedLink.objects.bulk_update(changed, [*LINK_FIELDS, "target_id"])
         if fresh:
-            RelatedLink.objects.bulk_create(fresh)
+            RelatedLink.objects.bulk_insert(fresh)
 
     def finish(self):
         """Write what is pending, then give dangling related links the targets that exist now.
@@ -321,8 +329,9 @@ class Writer:
                 resolved.append((pk, target_id))
                 linking.add(article_id)
         if resolved:
-            _set_link_targets(resolved)
-            changes.links_resolved(linking)
+            with wide_change() if len(linking) >= WIDE_CHANGE_ROWS else contextlib.nullcontext():
+                _set_link_targets(resolved)
+                changes.links_resolved(linking)
         self.report.resolved_links = len(resolved)
         self.report.dangling_links = RelatedLink.objects.filter(target__isnull=True).count()
 

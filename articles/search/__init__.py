@@ -160,12 +160,19 @@ def refresh_vocabulary(using=None):
         backend_for(alias).refresh_vocabulary()
 
 
-def index_articles(articles, using=None):
+def index_articles(articles, using=None, answer_texts=None):
     """Write (insert or replace) the index entries of ``articles``: Article instances with
     at least pk, question, title, article_title, seo_keywords and answer_html loaded.
-    Drafts are indexed too: visibility is decided when searching, so publishing needs no
-    re-indexing. Call it inside the transaction that wrote the articles."""
-    rows = [_index_row(article) for article in articles]
+    ``answer_texts``: their answers' plain text in the same order, when already made (the
+    import's workers make it); else made here from answer_html. Drafts are indexed too:
+    visibility is decided when searching, so publishing needs no re-indexing. Call it
+    inside the transaction that wrote the articles."""
+    if answer_texts is None:
+        rows = [_index_row(article) for article in articles]
+    else:
+        rows = [
+            _index_row(article, text) for article, text in zip(articles, answer_texts, strict=True)
+        ]
     if rows:
         backend_for(using or router.db_for_write(Article)).index(rows)
     return len(rows)

@@ -44,8 +44,9 @@ STOP_WORDS = frozenset(
 plain_text = plaintext.plain_text
 
 
-def _index_row(article):
-    """(id, question, title, keywords, answer text) for one article."""
+def _index_row(article, answer_text=None):
+    """(id, question, title, keywords, answer text) for one article; ``answer_text``: its
+    answer's plain text when already made, else it is made from answer_html."""
     question = _CONTROL.sub(" ", article.question)
     # The corpus's title and article title equal its question; index them only when an
     # editor made them differ, so they add words, not weight.
@@ -56,7 +57,7 @@ def _index_row(article):
         question,
         _CONTROL.sub(" ", " ".join(titles)),
         _CONTROL.sub(" ", article.seo_keywords or ""),
-        plain_text(article.answer_html),
+        plain_text(article.answer_html) if answer_text is None else answer_text,
     )
 
 
