@@ -59,6 +59,23 @@ class FrontMatterLoader(_Parser, yaml.constructor.BaseConstructor, yaml.resolver
         yaml.constructor.BaseConstructor.__init__(self)
         yaml.resolver.BaseResolver.__init__(self)
 
+    def resolve(self, kind, value, implicit):
+        # BaseResolver's answer without its lookups: no implicit types, no path resolvers.
+        # Called by libyaml's parser for every node.
+        if kind is yaml.ScalarNode:
+            return self.DEFAULT_SCALAR_TAG
+        if kind is yaml.SequenceNode:
+            return self.DEFAULT_SEQUENCE_TAG
+        return self.DEFAULT_MAPPING_TAG
+
+    def construct_object(self, node, deep=False):
+        # Most nodes are plain text: built here at once, as construct_text would (a str is
+        # immutable, so an alias to it needs no memo). Anything else takes the long way.
+        if type(node) is yaml.ScalarNode and node.tag == self.DEFAULT_SCALAR_TAG:
+            value = node.value
+            return None if not node.style and value in NULLS else value
+        return super().construct_object(node, deep)
+
     def construct_text(self, node):
         value = self.construct_scalar(node)
         if not node.style and value in NULLS:  # plain (style None, or "" from libyaml)

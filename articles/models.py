@@ -246,6 +246,9 @@ class Article(models.Model):
             # The publication schedule (changes.publish_due): the articles whose time came
             # since the last check and the next one due, read without a scan.
             models.Index(fields=["status", "publish_at"], name="article_schedule"),
+            # Each import batch looks up the articles its files made before, by path (a
+            # file whose url changed): on the corpus each lookup read the whole table.
+            models.Index(fields=["source_path"], name="article_source_path"),
         ]
 
     def __str__(self):

@@ -107,9 +107,11 @@ class ChangeTrackingQuerySet(models.QuerySet):
     def bulk_insert(self, objs):
         """bulk_create for many new rows, at a fraction of its cost: each value is prepared
         once by its field (``pre_save`` then ``get_db_prep_save``, so defaults, auto_now
-        and JSON are as bulk_create writes them) and rows go in multi-row ``INSERT ...
-        RETURNING`` statements of up to INSERT_ROWS rows, within the database's parameter
-        limit. Django's compiler spent most of an import's writing time on the same values.
+        and JSON are as bulk_create writes them). On SQLite rows go in multi-row ``INSERT
+        ... RETURNING`` statements of up to INSERT_ROWS rows, within the parameter limit;
+        on PostgreSQL the keys are drawn from the table's sequence first and the rows go
+        in one ``COPY``. Django's compiler spent most of an import's writing time on the
+        same values, and psycopg its own parsing a multi-row INSERT's placeholders.
 
         ``objs``: unsaved instances of a model with an auto-increment primary key; each
         gets its ``pk``. Sends no signals and marks pages stale as bulk_create does.
@@ -119,26 +121,41 @@ class ChangeTrackingQuerySet(models.QuerySet):
             return objs
         connection = connections[self.db]
         fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-        pk_column = connection.ops.quote_name(self.model._meta.pk.column)
-        step = max(1, min(INSERT_ROWS, _parameter_limit(connection) // len(fields)))
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
         preparers = [_preparer(field, connection) for field in fields]
+        table = self.model._meta.db_table
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        pk_column = self.model._meta.pk.column
         with connection.cursor() as cursor:
-            for start in range(0, len(objs), step):
-                chunk = objs[start : start + step]
-                values = [prepare(obj) for obj in chunk for prepare in preparers]
+            if connection.vendor == "postgresql":
                 cursor.execute(
-                    f"INSERT INTO {connection.ops.quote_name(self.model._meta.db_table)} "
-                    f"({columns}) VALUES {', '.join([row] * len(chunk))} RETURNING {pk_column}",
-                    values,
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [quote(table), pk_column, len(objs)],
                 )
-                # Rows come back in the order they were given, as bulk_create relies on.
-                for obj, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                    obj.pk = pk
-                    obj._state.adding = False
-                    obj._state.db = self.db
-        invalidate(self._page_tags([obj.pk for obj in objs], objs))
+                pks = [pk for (pk,) in cursor.fetchall()]
+                with cursor.cursor.copy(
+                    f"COPY {quote(table)} ({quote(pk_column)}, {columns}) FROM STDIN"
+                ) as copy:
+                    for pk, obj in zip(pks, objs, strict=True):
+                        copy.write_row([pk, *(prepare(obj) for prepare in preparers)])
+            else:
+                pks = []
+                step = max(1, min(INSERT_ROWS, _parameter_limit(connection) // len(fields)))
+                row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+                for start in range(0, len(objs), step):
+                    chunk = objs[start : start + step]
+                    cursor.execute(
+                        f"INSERT INTO {quote(table)} ({columns}) "
+                        f"VALUES {', '.join([row] * len(chunk))} RETURNING {quote(pk_column)}",
+                        [prepare(obj) for obj in chunk for prepare in preparers],
+                    )
+                    # Rows come back in the order they were given, as bulk_create relies on.
+                    pks.extend(pk for (pk,) in cursor.fetchall())
+        for pk, obj in zip(pks, objs, strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = self.db
+        invalidate(self._page_tags(pks, objs))
         return objs
 
     def bulk_update(self, objs, fields, *args, **kwargs):

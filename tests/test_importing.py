@@ -4,6 +4,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from articles import importing, rendering
 from articles.importing import import_paths
@@ -252,3 +254,20 @@ def test_render_articles_all_of_one_subject(sample_site):
     out = StringIO()
     call_command("render_articles", all=True, subject="mathematics", workers=1, stdout=out)
     assert "Rendered 3 answers" in out.getvalue()
+
+
+def test_new_files_are_looked_up_by_path_through_an_index(sample_site, write_article):
+    """Each batch asks whether its new files made articles before, at another address
+    (their url changed): by path, through an index, not a read of the whole table."""
+    if connection.vendor != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    path = write_article(slug="a-new-question")
+    with CaptureQueriesContext(connection) as captured:
+        assert import_paths([path], workers=1).created == 1
+    lookups = [q["sql"] for q in captured if '"source_path" IN' in q["sql"]]
+    assert lookups
+    with connection.cursor() as cursor:
+        for sql in lookups:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql)
+            steps = [row[-1] for row in cursor.fetchall()]
+            assert any("INDEX article_source_path" in step for step in steps), steps
