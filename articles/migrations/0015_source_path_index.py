@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0014_schedule_index'),
+        ("articles", "0014_schedule_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['source_path'], name='article_source_path'),
+            model_name="article",
+            index=models.Index(fields=["source_path"], name="article_source_path"),
         ),
     ]
