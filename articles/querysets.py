@@ -113,12 +113,18 @@ class ChangeTrackingQuerySet(models.QuerySet):
         in one ``COPY``. Django's compiler spent most of an import's writing time on the
         same values, and psycopg its own parsing a multi-row INSERT's placeholders.
 
-        ``objs``: unsaved instances of a model with an auto-increment primary key; each
-        gets its ``pk``. Sends no signals and marks pages stale as bulk_create does.
-        Returns ``objs`` as a list."""
+        ``objs``: unsaved instances of a model with an auto-increment primary key (a set
+        ``pk`` raises ValueError), holding values, not expressions; each gets its ``pk``.
+        A related object saved after it was assigned gives its key, as in bulk_create.
+        Sends no signals and marks pages stale as bulk_create does. Database errors are
+        Django's (IntegrityError, ...) on both databases. Returns ``objs`` as a list."""
         objs = list(objs)
         if not objs:
             return objs
+        for obj in objs:
+            if obj.pk is not None:
+                raise ValueError(f"bulk_insert writes new rows only; {obj!r} has a key")
+            obj._prepare_related_fields_for_save(operation_name="bulk_insert")
         connection = connections[self.db]
         fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
         preparers = [_preparer(field, connection) for field in fields]
@@ -133,9 +139,13 @@ class ChangeTrackingQuerySet(models.QuerySet):
                     [quote(table), pk_column, len(objs)],
                 )
                 pks = [pk for (pk,) in cursor.fetchall()]
-                with cursor.cursor.copy(
-                    f"COPY {quote(table)} ({quote(pk_column)}, {columns}) FROM STDIN"
-                ) as copy:
+                # psycopg's own COPY: its errors are wrapped as Django's by hand.
+                with (
+                    connection.wrap_database_errors,
+                    cursor.cursor.copy(
+                        f"COPY {quote(table)} ({quote(pk_column)}, {columns}) FROM STDIN"
+                    ) as copy,
+                ):
                     for pk, obj in zip(pks, objs, strict=True):
                         copy.write_row([pk, *(prepare(obj) for prepare in preparers)])
             else:

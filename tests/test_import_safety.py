@@ -214,6 +214,31 @@ def test_a_database_error_fails_only_its_article(folder, monkeypatch):
     assert not Article.objects.filter(slug=SQUARE.stem).exists()
 
 
+def test_an_article_written_elsewhere_meanwhile_is_kept_and_its_file_reported(folder, monkeypatch):
+    """Another writer puts an article at one of the batch's new addresses between the
+    batch's read and its write: the database refuses that row (a real uniqueness error,
+    raised as Django's on both databases, COPY included), the batch is written again one
+    article at a time, which finds the other writer's article and reports that file as a
+    conflict; the other writer's article stays and every other file is written."""
+    plan_batch = write.plan_batch
+    subject = Subject.objects.create(slug="mathematics", title="Mathematics")
+
+    def another_writer_first(*args, **kwargs):
+        plan = plan_batch(*args, **kwargs)
+        if not Article.objects.filter(slug=SQUARE.stem).exists():
+            Article.objects.create(
+                subject=subject, slug=SQUARE.stem, question="Meanwhile?", answer="Meanwhile.",
+                title="Meanwhile?", date="2024-01-01",
+            )  # fmt: skip
+        return plan
+
+    monkeypatch.setattr(write, "plan_batch", another_writer_first)
+    report = import_paths([folder], workers=1)
+    assert (report.created, report.failed) == (11, 0)
+    assert len(report.conflicts) == 1 and SQUARE.name in report.conflicts[0]
+    assert Article.objects.get(slug=SQUARE.stem).question == "Meanwhile?"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_import_killed_at_any_moment_completes_on_the_next_run(tmp_path):
     """kill -9 a real import mid-way, run it again: nothing duplicated, nothing lost."""

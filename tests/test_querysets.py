@@ -3,12 +3,12 @@
 import datetime
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from articles import querysets
-from articles.models import Article
+from articles.models import Article, Subject
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +99,28 @@ def test_bulk_insert_splits_rows_over_statements(sample_site, monkeypatch):
     assert sorted(a.slug for a in Article.objects.filter(pk__in=[a.pk for a in inserted])) == [
         f"split-{n}" for n in range(7)
     ]
+
+
+def test_bulk_insert_raises_djangos_errors(sample_site):
+    """A refused row is Django's IntegrityError on both databases (the import's writer
+    catches DatabaseError to find the article at fault)."""
+    subject = Article.objects.first().subject
+    Article.objects.bulk_insert(new_articles(subject, "twice", 2))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Article.objects.bulk_insert(new_articles(subject, "twice", 2))
+
+
+def test_bulk_insert_takes_the_key_of_a_related_object_saved_after_it_was_assigned(sample_site):
+    subject = Subject(slug="saved-later", title="Saved later")
+    articles = new_articles(subject, "later", 2)
+    subject.save()
+    Article.objects.bulk_insert(articles)
+    assert set(
+        Article.objects.filter(slug__startswith="later-").values_list("subject", flat=True)
+    ) == {subject.pk}
+
+
+def test_bulk_insert_refuses_rows_that_have_a_key(sample_site):
+    article = Article.objects.first()
+    with pytest.raises(ValueError, match="new rows only"):
+        Article.objects.bulk_insert([article])
