@@ -8,9 +8,7 @@ start from here; nothing else spells the rule out.
 import sqlite3
 
 from django.db import connections, models
-from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Count, Q
-from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
 from articles.caching import SITE, in_wide_change, invalidate
@@ -127,7 +125,6 @@ class ChangeTrackingQuerySet(models.QuerySet):
             obj._prepare_related_fields_for_save(operation_name="bulk_insert")
         connection = connections[self.db]
         fields = [f for f in self.model._meta.concrete_fields if not f.primary_key]
-        preparers = [_preparer(field, connection) for field in fields]
         table = self.model._meta.db_table
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in fields)
@@ -147,7 +144,7 @@ class ChangeTrackingQuerySet(models.QuerySet):
                     ) as copy,
                 ):
                     for pk, obj in zip(pks, objs, strict=True):
-                        copy.write_row([pk, *(prepare(obj) for prepare in preparers)])
+                        copy.write_row([pk, *_db_values(obj, fields, connection)])
             else:
                 pks = []
                 step = max(1, min(INSERT_ROWS, _parameter_limit(connection) // len(fields)))
@@ -157,7 +154,7 @@ class ChangeTrackingQuerySet(models.QuerySet):
                     cursor.execute(
                         f"INSERT INTO {quote(table)} ({columns}) "
                         f"VALUES {', '.join([row] * len(chunk))} RETURNING {quote(pk_column)}",
-                        [prepare(obj) for obj in chunk for prepare in preparers],
+                        [value for obj in chunk for value in _db_values(obj, fields, connection)],
                     )
                     # Rows come back in the order they were given, as bulk_create relies on.
                     pks.extend(pk for (pk,) in cursor.fetchall())
@@ -180,52 +177,11 @@ class ChangeTrackingQuerySet(models.QuerySet):
 
 #: Rows a statement at most in ChangeTrackingQuerySet.bulk_insert.
 INSERT_ROWS = 500
-#: Fields whose database value is the Python value itself when it has exactly this type:
-#: their get_db_prep_save only converts other types (so it is skipped for these).
-_PLAIN_VALUE_TYPES = (
-    (models.CharField, str),
-    (models.TextField, str),
-    (models.BooleanField, bool),
-    (models.FloatField, float),
-    (models.IntegerField, int),
-)
 
 
-def _preparer(field, connection):
-    """A function of an unsaved instance giving ``field``'s value as bulk_create writes
-    it: ``field.get_db_prep_save(field.pre_save(obj, True))``, skipped for a value of the
-    exact plain type a plain field stores as it is (about 1.8 million calls on the
-    corpus). Fields with a pre_save of their own (auto_now, ...) always take the long way."""
-    attname = field.attname
-    target = field.target_field if field.is_relation else field
-    ops = type(connection.ops)
-    # Integer fields pass their value to these two, which only other databases change.
-    plain_methods = {models.Field.get_db_prep_value}
-    if ops.adapt_integerfield_value is BaseDatabaseOperations.adapt_integerfield_value:
-        plain_methods.add(models.IntegerField.get_db_prep_value)
-    if ops.validate_autopk_value is BaseDatabaseOperations.validate_autopk_value:
-        plain_methods.add(AutoFieldMixin.get_db_prep_value)
-    plain = next(
-        (
-            kind
-            for cls, kind in _PLAIN_VALUE_TYPES
-            if type(target).get_db_prep_save is models.Field.get_db_prep_save
-            and type(target).get_db_prep_value in plain_methods
-            and isinstance(target, cls)
-        ),
-        None,
-    )
-    own_pre_save = type(field).pre_save is not models.Field.pre_save
-
-    def prepare(obj):
-        if own_pre_save:
-            return field.get_db_prep_save(field.pre_save(obj, True), connection)
-        value = getattr(obj, attname)
-        if value is None or (plain is not None and type(value) is plain):
-            return value
-        return field.get_db_prep_save(value, connection)
-
-    return prepare
+def _db_values(obj, fields, connection):
+    """``obj``'s values of ``fields`` as bulk_create writes them (defaults, auto_now, JSON)."""
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
 
 
 def _parameter_limit(connection):
