@@ -93,11 +93,16 @@ def in_wide_change():
 
 
 @contextlib.contextmanager
-def wide_change():
-    """Writes within the block mark pages stale all at once: invalidate() records nothing
-    and the pages' namers (articles.changes) name SITE; when the block ends without error,
-    every page is marked stale now and again when the transaction commits. A block that
-    raises marks nothing (its transaction is rolled back). Blocks nest; this thread only."""
+def wide_change(rows):
+    """A block of writes changing ``rows`` articles. From WIDE_CHANGE_ROWS on, they mark
+    pages stale all at once: invalidate() records nothing and the pages' namers
+    (articles.changes) name SITE; when the block ends without error, every page is marked
+    stale now and again when the transaction commits. A block that raises marks nothing
+    (its transaction is rolled back). Below WIDE_CHANGE_ROWS the writes name their pages
+    as usual. Blocks nest; this thread only."""
+    if rows < WIDE_CHANGE_ROWS:
+        yield
+        return
     depth = getattr(_wide, "depth", 0)
     _wide.depth = depth + 1
     try:

@@ -20,7 +20,6 @@ changed.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -28,7 +27,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from articles.addresses import article_path
-from articles.caching import WIDE_CHANGE_ROWS, wide_change
+from articles.caching import wide_change
 from articles.models import Article, Redirect
 from articles.querysets import is_published
 
@@ -172,8 +171,7 @@ def update_canonical(source_ids=None, article_ids=()):
     # One UPDATE per canonical copy whose followers changed: plain statements the database
     # runs faster than bulk_update's CASE over thousands of rows. Clearing goes first, so
     # no row is left pointing at a copy that itself points elsewhere.
-    wide = len(changes) >= WIDE_CHANGE_ROWS
-    with transaction.atomic(), wide_change() if wide else contextlib.nullcontext():
+    with transaction.atomic(), wide_change(len(changes)):
         cleared = by_target.pop(None, [])
         for start in range(0, len(cleared), BATCH):
             Article.objects.filter(pk__in=cleared[start : start + BATCH]).update(canonical=None)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from articles import caching, changes
 from articles.caching import invalidate_everything
-from articles.importing import import_paths, write
+from articles.importing import import_paths
 from articles.models import Article, Redirect, Subject
 from tests.conftest import FIXTURES
 from tests.test_admin import form_data, post_change, run_action, version_with_answer
@@ -319,7 +319,6 @@ def test_a_wide_import_marks_every_page_stale_at_once(
     """A batch of WIDE_CHANGE_ROWS articles or more names no page: one cache write marks
     every page stale (now and at commit), however many articles it holds."""
     monkeypatch.setattr(caching, "WIDE_CHANGE_ROWS", 3)
-    monkeypatch.setattr(write, "WIDE_CHANGE_ROWS", 3)
     warm(reader, PAGE, SQUARE, "/learn")
     written = []
     set_versions = caching._set_versions

@@ -5,15 +5,13 @@ It decides nothing about an article itself: that comes from plan.plan_batch.
 
 from __future__ import annotations
 
-import contextlib
-
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from articles import changes, modified, redirects
 from articles.addresses import article_path
-from articles.caching import WIDE_CHANGE_ROWS, wide_change
+from articles.caching import wide_change
 from articles.frontmatter import URL_RE, FrontMatterError
 from articles.importing.plan import Action, StoredArticle, plan_batch
 from articles.importing.prepare import IMPORTED_FIELDS, LINK_FIELDS
@@ -183,8 +181,7 @@ class Writer:
                 # Read under the batch's row lock: an editor's form opened before this
                 # write is refused afterwards, as after any other change.
                 article.version += 1
-            wide = len(to_create) + len(to_update) + len(self.touched) >= WIDE_CHANGE_ROWS
-            with wide_change() if wide else contextlib.nullcontext():
+            with wide_change(len(to_create) + len(to_update) + len(self.touched)):
                 Article.objects.bulk_insert([article for article, _ in to_create])
                 if to_update:
                     Article.objects.bulk_update(
@@ -329,7 +326,7 @@ class Writer:
                 resolved.append((pk, target_id))
                 linking.add(article_id)
         if resolved:
-            with wide_change() if len(linking) >= WIDE_CHANGE_ROWS else contextlib.nullcontext():
+            with wide_change(len(linking)):
                 _set_link_targets(resolved)
                 changes.links_resolved(linking)
         self.report.resolved_links = len(resolved)
