@@ -167,12 +167,9 @@ def index_articles(articles, using=None, answer_texts=None):
     import's workers make it); else made here from answer_html. Drafts are indexed too:
     visibility is decided when searching, so publishing needs no re-indexing. Call it
     inside the transaction that wrote the articles."""
-    if answer_texts is None:
-        rows = [_index_row(article) for article in articles]
-    else:
-        rows = [
-            _index_row(article, text) for article, text in zip(articles, answer_texts, strict=True)
-        ]
+    articles = list(articles)
+    texts = [None] * len(articles) if answer_texts is None else answer_texts
+    rows = [_index_row(article, text) for article, text in zip(articles, texts, strict=True)]
     if rows:
         backend_for(using or router.db_for_write(Article)).index(rows)
     return len(rows)
