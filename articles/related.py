@@ -22,6 +22,7 @@ from articles import search
 from articles.addresses import article_path
 from articles.caching import SITE, invalidate, path_tag
 from articles.models import Article, RelatedSuggestion, SearchDocument, SearchTerm
+from articles.workers import parallel_map
 
 #: Suggestions stored per article: the page shows at most five related questions, and a
 #: few spare ones stand in for suggestions that are linked already or hidden since.
@@ -42,6 +43,8 @@ MIN_SCORE = 0.05
 QUESTION_WEIGHT = 2.0
 #: Candidates looked at beyond CANDIDATES, for the article itself and its copies.
 GROUP_MARGIN = 8
+#: Articles ranked per task of compute_all's workers; below two slices, no worker starts.
+RANK_SLICE = 1000
 #: Keys per query (IN lists) when the suggestions are read and deleted.
 WRITE_BATCH = 2000
 #: Rows per INSERT (four parameters each).
@@ -232,21 +235,45 @@ def compute_all(using=None):
         if pk in eligible:
             for word in vector:
                 holding.setdefault(word, []).append(pk)
-    found = {}
-    for pk in vectors.vectors:
+    # Ranking is most of the time: forked workers share the tables above (copy on write)
+    # and rank a slice of the articles each.
+    global _ranking
+    _ranking = (vectors, holding, groups)
+    try:
+        pks = list(vectors.vectors)
+        slices = [pks[start : start + RANK_SLICE] for start in range(0, len(pks), RANK_SLICE)]
+        found = dict(
+            pair
+            for ranked in parallel_map(_rank_slice, slices, min_items=2, chunksize=1)
+            for pair in ranked
+        )
+    finally:
+        _ranking = None
+    report = _store_retrying(alias, found)
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+#: What compute_all's ranking workers read: (_Vectors, {word: [id]}, {id: group}).
+_ranking = None
+
+
+def _rank_slice(pks):
+    """[(id, suggestions)] for these articles (see _Vectors.best), from ``_ranking``."""
+    vectors, holding, groups = _ranking
+    ranked = []
+    for pk in pks:
         counts = Counter()
         for word in vectors.finding_words(pk):
             counts.update(holding.get(word, ()))
         group = groups.get(pk, pk)
-        ranked = [
+        candidates = [
             other
             for other, _ in counts.most_common(CANDIDATES + GROUP_MARGIN)
             if other != pk and groups.get(other, other) != group
         ][:CANDIDATES]
-        found[pk] = vectors.best(pk, ranked)
-    report = _store_retrying(alias, found)
-    report.elapsed = time.perf_counter() - started
-    return report
+        ranked.append((pk, vectors.best(pk, candidates)))
+    return ranked
 
 
 def _store_retrying(alias, found):

@@ -9,13 +9,17 @@ import os
 from django.db import connection, connections
 
 
-def parallel_map(function, items, workers=None, min_items=200, initializer=None, initargs=()):
+def parallel_map(
+    function, items, workers=None, min_items=200, initializer=None, initargs=(), chunksize=32
+):
     """Yield ``function(item)`` for each of ``items`` in order.
 
     ``workers``: processes (default one per CPU); with 1 or fewer, or fewer than
     ``min_items`` items, everything runs in this process, where worker start-up would
     cost more than it saves. ``initializer(*initargs)`` runs once in each worker (and
     once here when running inline). ``function`` and the results must pickle.
+    ``chunksize``: items handed to a worker at a time (few large items want 1).
+    Workers are forked: they see this process's module globals as they were.
     """
     if workers is None:
         workers = os.cpu_count() or 1
@@ -30,4 +34,4 @@ def parallel_map(function, items, workers=None, min_items=200, initializer=None,
         connections.close_all()
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
-        yield from pool.imap(function, items, chunksize=32)
+        yield from pool.imap(function, items, chunksize=chunksize)

