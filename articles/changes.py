@@ -1,6 +1,6 @@
 """What follows a change of content, in one place: the 301 left by a move, the canonical
-copy of a cross-posted group, the search index entry, the suggested related questions and
-the cached pages that show it.
+copy of a cross-posted group, the search index entry, the suggested related questions, the
+renditions of the images it shows and the cached pages that show it.
 
 Single-row writes reach it through model signals: the admin's forms and inlines, bulk
 actions (they save each article), reverts (they save through the model) and the shell all
@@ -34,6 +34,7 @@ from articles import (
     caching,
     canonical,
     cards,
+    images,
     prerender,
     querysets,
     redirects,
@@ -255,6 +256,9 @@ def article_saved(article, before, update_fields=None):
     if update_fields is None or search.INDEXED_FIELDS & set(update_fields):
         search.index_articles([article])
         related.compute_for([article.pk])
+    if update_fields is None or "answer" in update_fields:
+        # Before any page shows it: renditions whose background job has not run yet.
+        images.ensure_renditions(article.answer)
     # After the canonical choice: the copies' pages name the copy chosen now.
     invalidate(article_tags([article.pk]) | stored_tags(before))
     # As given to save(), which also takes the time as text.
@@ -359,6 +363,8 @@ def articles_imported(articles, touched=(), answer_texts=None):
     changed through plain updates (moved to a new address, published again): their pages
     are named here. The import rechooses canonical copies at its end."""
     search.index_articles(articles, answer_texts=answer_texts)
+    for article in articles:
+        images.ensure_renditions(article.answer)
     invalidate(article_tags(touched))
 
 

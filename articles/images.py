@@ -12,13 +12,20 @@ import warnings
 from dataclasses import dataclass
 
 import PIL.Image
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.utils.text import slugify
 from PIL import ImageOps, UnidentifiedImageError
 
+from articles.models import Image
 from articles.rendering import image_references
-from articles.rendering.images import EXTENSIONS, MAX_SIDE, RENDITION_WIDTHS, image_name
+from articles.rendering.images import (
+    EXTENSIONS,
+    MAX_SIDE,
+    RENDITION_WIDTHS,
+    image_name,
+    parse_name,
+)
 
 #: The largest file accepted, checked before it is read (bytes).
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -124,55 +131,76 @@ def _encode(picture: PIL.Image.Image, format: str, lossless: bool) -> bytes:
     return out.getvalue()
 
 
-def make_renditions(
-    checked: CheckedImage, extension: str | None = None
-) -> tuple[str | None, dict[int, bytes]]:
-    """The renditions of ``checked``: one for each of RENDITION_WIDTHS narrower than the
-    image (never upscaled), all in one format: WebP when, all together, they are smaller
-    in WebP than in the original's own format (PNG for a GIF), that format otherwise;
-    ``extension`` ("webp", or the original's own rendition format) forces the choice
-    (an image brought back by an import keeps the format its name gives).
-
-    Returns ``(extension, {width: bytes})``, or ``(None, {})`` when none are made (an
-    image no wider than the narrowest, or an animated GIF, whose frames are kept)."""
+def _rendition_plan(checked: CheckedImage):
+    """``(widths, own format, lossless)`` of ``checked``'s renditions (see make_renditions)."""
     widths = [w for w in RENDITION_WIDTHS if w < checked.width]
-    if not widths or checked.animated:
-        return None, {}
+    if checked.animated:
+        widths = []
+    own_format = {"JPEG": "JPEG", "WEBP": "WEBP"}.get(checked.format, "PNG")
+    return widths, own_format, checked.format in ("PNG", "GIF")
+
+
+def _shown(checked: CheckedImage, picture):
+    shown = ImageOps.exif_transpose(picture)
+    if shown.mode not in ("RGB", "RGBA", "L", "LA"):
+        has_alpha = "transparency" in shown.info or shown.mode in ("PA", "RGBa")
+        shown = shown.convert("RGBA" if has_alpha else "RGB")
+    return shown
+
+
+def _resized(checked: CheckedImage, shown, width):
+    height = max(1, round(checked.height * width / checked.width))
+    return shown.resize((width, height), PIL.Image.Resampling.LANCZOS)
+
+
+_OWN_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+def rendition_extension(checked: CheckedImage) -> str | None:
+    """The format the renditions of ``checked`` take ("webp", "jpg" or "png"), or None when
+    none are made (an image no wider than the narrowest, or an animated GIF, whose frames
+    are kept): WebP when the narrowest rendition is smaller in WebP than in the original's
+    own format (PNG for a GIF). Cheap enough for an upload's request: one small rendition,
+    encoded twice; the others are made later (make_renditions)."""
+    widths, own_format, lossless = _rendition_plan(checked)
+    if not widths:
+        return None
+    if own_format == "WEBP":
+        return "webp"
     with PIL.Image.open(io.BytesIO(checked.data)) as picture:
-        shown = ImageOps.exif_transpose(picture)
-        if shown.mode not in ("RGB", "RGBA", "L", "LA"):
-            has_alpha = "transparency" in shown.info or shown.mode in ("PA", "RGBa")
-            shown = shown.convert("RGBA" if has_alpha else "RGB")
-        own_format = "JPEG" if checked.format == "JPEG" else "PNG"
-        if checked.format == "WEBP":
-            own_format = "WEBP"
-        lossless = checked.format in ("PNG", "GIF")
-        own: dict[int, bytes] = {}
-        webp: dict[int, bytes] = {}
-        for width in widths:
-            height = max(1, round(checked.height * width / checked.width))
-            resized = shown.resize((width, height), PIL.Image.Resampling.LANCZOS)
-            own[width] = _encode(resized, own_format, lossless)
-            if own_format != "WEBP":
-                webp[width] = _encode(resized, "WEBP", lossless)
-    if extension == "webp" and webp:
-        return "webp", webp
-    forced_own = extension is not None and extension != "webp"
-    if webp and not forced_own and sum(map(len, webp.values())) < sum(map(len, own.values())):
-        return "webp", webp
-    return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[own_format], own
+        narrowest = _resized(checked, _shown(checked, picture), widths[0])
+        own = _encode(narrowest, own_format, lossless)
+        webp = _encode(narrowest, "WEBP", lossless)
+    return "webp" if len(webp) < len(own) else _OWN_EXTENSIONS[own_format]
+
+
+def make_renditions(checked: CheckedImage, extension: str | None = None) -> dict[int, bytes]:
+    """The renditions of ``checked``, ``{width: bytes}``: one for each of RENDITION_WIDTHS
+    narrower than the image (never upscaled), in the format ``extension`` names
+    (rendition_extension's choice unless given: an image brought back by an import keeps
+    the format its name gives). Empty when none are made."""
+    widths, own_format, lossless = _rendition_plan(checked)
+    extension = extension or rendition_extension(checked)
+    if not widths or extension is None:
+        return {}
+    format = "WEBP" if extension == "webp" else own_format
+    with PIL.Image.open(io.BytesIO(checked.data)) as picture:
+        shown = _shown(checked, picture)
+        return {
+            width: _encode(_resized(checked, shown, width), format, lossless) for width in widths
+        }
 
 
 def store(checked: CheckedImage, storage=None) -> str:
-    """Save ``checked`` and its renditions in ``storage`` (the default storage unless
-    given) under a new name of the address scheme; returns the original's name."""
+    """Save ``checked`` in ``storage`` (the default storage unless given) under a new name of
+    the address scheme, which names its renditions' format (rendition_extension); returns
+    the name. The renditions themselves are store_renditions' work, in a background job."""
     storage = storage or default_storage
-    rendition_ext, renditions = make_renditions(checked)
     name = image_name(
         secrets.token_hex(6),
         checked.width,
         checked.height,
-        rendition_ext,
+        rendition_extension(checked),
         checked.stem,
         EXTENSIONS[checked.format],
     )
@@ -180,11 +208,46 @@ def store(checked: CheckedImage, storage=None) -> str:
     if saved != name:  # the random key is taken: never overwrite, never rename
         storage.delete(saved)
         raise ImageRefused("Please upload the image again (a name clash, very rare).")
-    folder, _, file_name = name.rpartition("/")
-    stem = file_name.rpartition(".")[0]
-    for width, data in renditions.items():
-        storage.save(f"{folder}/{stem}-{width}w.{rendition_ext}", ContentFile(data))
     return name
+
+
+def store_renditions(name: str, storage=None) -> int:
+    """Make and save the renditions the stored original ``name`` lacks (its name says which
+    and in what format). Returns how many were saved; 0 when all were there already.
+    Raises ImageRefused when the stored file no longer reads as the image its name says."""
+    storage = storage or default_storage
+    own = parse_name(name)
+    if own is None:
+        raise ImageRefused(f"{name!r} is not an image name of the library")
+    missing = [w for w in own.rendition_widths if not storage.exists(own.rendition_name(w))]
+    if not missing:
+        return 0
+    with storage.open(name, "rb") as stream:
+        checked = check_upload(File(stream, name=name.rpartition("/")[2]))
+    renditions = make_renditions(checked, own.rendition_ext)
+    for width in missing:
+        storage.save(own.rendition_name(width), ContentFile(renditions[width]))
+    return len(missing)
+
+
+def ensure_renditions(answer: str, storage=None) -> int:
+    """Make now the renditions of the library's images that ``answer`` shows and whose
+    background job has not run yet (Image.renditions_ready false), so that no page offers a
+    rendition that is not stored: an answer saved right after an upload, while the worker
+    is busy with other jobs. Returns how many images were done here; 0 in the usual case,
+    after one query (none when the answer shows no image)."""
+    if "![" not in (answer or ""):
+        return 0
+    names = [ref.own.name for ref in image_references(answer) if ref.own is not None]
+    if not names:
+        return 0
+    pending = Image.objects.filter(file__in=names, renditions_ready=False)
+    done = 0
+    for image in pending:
+        store_renditions(image.file.name, storage)
+        Image.objects.filter(pk=image.pk).update(renditions_ready=True)
+        done += 1
+    return done
 
 
 def missing_images(answer: str, storage=None) -> list[str]:

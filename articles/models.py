@@ -655,7 +655,8 @@ class Image(models.Model):
         max_length=255,
         unique=True,
         help_text="PNG, JPEG, WebP or GIF (not SVG), at most 10 MB. Renditions for "
-        "narrower screens are made once, on upload; the file cannot be replaced later.",
+        "narrower screens are made once, by a background job after the upload; the file "
+        "cannot be replaced later.",
     )
     alt_text = models.CharField(
         max_length=300,
@@ -673,6 +674,12 @@ class Image(models.Model):
         related_name="+",
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    renditions_ready = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="False from the upload until the background job has stored the renditions "
+        "its name promises (articles.tasks.make_image_renditions).",
+    )
 
     class Meta:
         ordering = ["-uploaded_at", "-pk"]

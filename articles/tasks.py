@@ -7,9 +7,9 @@ threads in the web process.
 from django.conf import settings
 from django_tasks import task
 
-from articles import prerender
+from articles import images, prerender
 from articles.importing import uploads
-from articles.models import ArticleImport
+from articles.models import ArticleImport, Image
 
 Status = ArticleImport.Status
 
@@ -38,6 +38,19 @@ def prerender_site():
     returns the pages looked at and built."""
     done, built = prerender.build_all(prerender.site_paths())
     return {"pages": done, "built": built}
+
+
+@task()
+def make_image_renditions(image_id):
+    """Store the renditions of Image ``image_id`` (articles.images.store_renditions) and mark
+    them ready; returns how many were stored. Nothing to do when the image was deleted
+    meanwhile, or when a save that needed them made them first (ensure_renditions)."""
+    image = Image.objects.filter(pk=image_id).first()
+    if image is None:
+        return 0
+    stored = images.store_renditions(image.file.name)
+    Image.objects.filter(pk=image_id).update(renditions_ready=True)
+    return stored
 
 
 def start(article_import, step):

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connection
 from django.test.testcases import LiveServerThread
+from django_tasks_db.management.commands import db_worker
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_ROOT / "fixtures"
@@ -369,3 +370,17 @@ def run_import(*paths, **options):
         status = error.returncode
         err.write(str(error))
     return out.getvalue(), err.getvalue(), status
+
+
+@pytest.fixture
+def worker(monkeypatch):
+    """Run the queued jobs with the real ``db_worker`` command, in this process, then stop.
+
+    The worker closes its connection between jobs (close_old_connections); inside a test's
+    transaction that would end the test's own, so that one call is made a no-op here."""
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+
+    def run():
+        call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+
+    return run

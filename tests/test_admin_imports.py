@@ -14,12 +14,10 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from articles import images, tasks
@@ -54,20 +52,6 @@ def editor(client):
     user.groups.add(Group.objects.get(name="Editors"))
     client.force_login(user)
     return user
-
-
-@pytest.fixture
-def worker(monkeypatch):
-    """Run the queued jobs with the real ``db_worker`` command, in this process, then stop.
-
-    The worker closes its connection between jobs (close_old_connections); inside a test's
-    transaction that would end the test's own, so that one call is made a no-op here."""
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
-
-    def run():
-        call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
-
-    return run
 
 
 def zipped(name, members):
@@ -516,6 +500,7 @@ def test_a_zip_with_an_uploads_folder_brings_its_images_into_the_library(
     PIL.Image.linear_gradient("L").resize((700, 500)).save(picture, "PNG")
     checked = images.check_upload(SimpleUploadedFile("forces.png", picture.getvalue()))
     name = images.store(checked)
+    images.store_renditions(name)
     stored = {
         stored_name: (settings.MEDIA_ROOT / stored_name).read_bytes()
         for stored_name in (name, parse_name(name).rendition_name(480))

@@ -258,6 +258,7 @@ def _library_image():
     image = Image.objects.create(
         file=images.store(checked), alt_text="A graph", width=1000, height=600
     )
+    images.store_renditions(image.file.name)
     own = parse_name(image.file.name)
     return image, [own.name, *(own.rendition_name(w) for w in own.rendition_widths)]
 

@@ -1,5 +1,6 @@
 """The image library: uploads checked and decoded once (size, format, pixels, SVG),
-renditions made at upload and never upscaled, the admin's list and the Markdown to paste."""
+renditions made by a background job (or by the first save that needs them) and never
+upscaled, the admin's list and the Markdown to paste."""
 
 import io
 import zipfile
@@ -11,6 +12,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from articles import images
 from articles.admin.forms import ArticleAdminForm
@@ -49,32 +51,41 @@ def picture(width, height, format="PNG", mode="RGB", name=None):
     return SimpleUploadedFile(name or f"Pulley Diagram.{extension}", out.getvalue())
 
 
-def test_an_upload_is_stored_with_renditions_narrower_than_it_never_wider():
+def test_an_upload_is_stored_then_its_renditions_narrower_than_it_never_wider():
     checked = images.check_upload(picture(1200, 800))
     name = images.store(checked)
     own = parse_name(name)
     assert (own.width, own.height) == (1200, 800)
     assert own.rendition_widths == (480, 960)
+    folder = name.rpartition("/")[0]
+    assert default_storage.listdir(folder)[1] == ["pulley-diagram.png"]  # the original only
+    assert images.store_renditions(name) == 2
     for width in (480, 960):
         with default_storage.open(own.rendition_name(width)) as stream:
             assert PIL.Image.open(stream).size == (width, own.rendition_height(width))
-    assert not default_storage.exists(own.name.replace(".png", "-1440w.png"))
-    assert not any("1440w" in n for n in default_storage.listdir(name.rpartition("/")[0])[1])
+    assert not any("1440w" in n for n in default_storage.listdir(folder)[1])
     assert name.endswith("/pulley-diagram.png")
+    assert images.store_renditions(name) == 0  # done once
 
 
 def test_renditions_take_webp_when_it_is_smaller():
     # A photo-like JPEG: WebP at the same quality is smaller.
     checked = images.check_upload(picture(1000, 700, "JPEG"))
-    extension, renditions = images.make_renditions(checked)
-    assert extension == "webp"
+    assert images.rendition_extension(checked) == "webp"
+    renditions = images.make_renditions(checked)
     assert set(renditions) == {480, 960}
+    assert all(data[8:12] == b"WEBP" for data in renditions.values())
+    # The format a name gives is kept (an image brought back by an import).
+    assert images.make_renditions(checked, "jpg")[480][:2] == b"\xff\xd8"
 
 
 def test_an_image_no_wider_than_the_narrowest_rendition_gets_none():
     checked = images.check_upload(picture(400, 300))
-    assert images.make_renditions(checked) == (None, {})
-    assert parse_name(images.store(checked)).rendition_widths == ()
+    assert images.rendition_extension(checked) is None
+    assert images.make_renditions(checked) == {}
+    name = images.store(checked)
+    assert parse_name(name).rendition_widths == ()
+    assert images.store_renditions(name) == 0
 
 
 def test_svg_is_refused_with_a_clear_message():
@@ -115,11 +126,14 @@ def test_what_is_not_a_png_jpeg_webp_or_gif_is_refused(content):
 
 
 @pytest.mark.django_db
-def test_an_editor_uploads_an_image_and_gets_the_markdown_to_paste(client, editor):
-    response = client.post(
-        reverse(ADD),
-        {"file": picture(1200, 800), "alt_text": "A pulley  with two masses"},
-    )
+def test_an_editor_uploads_an_image_and_gets_the_markdown_to_paste(
+    client, editor, worker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse(ADD),
+            {"file": picture(1200, 800), "alt_text": "A pulley  with two masses"},
+        )
     assert response.status_code == 302, response.content.decode()[:2000]
     image = Image.objects.get()
     assert (image.width, image.height, image.uploaded_by) == (1200, 800, editor)
@@ -127,9 +141,65 @@ def test_an_editor_uploads_an_image_and_gets_the_markdown_to_paste(client, edito
     assert image.markdown == f"![A pulley with two masses](/media/{image.file.name})"
     page = client.get(reverse("admin:articles_image_change", args=[image.pk])).content.decode()
     assert image.markdown in page
-    # Stored once, beside its renditions: the original, 480w and 960w.
+    # The request stored the original; its renditions are a job for the worker.
     folder = image.file.name.rpartition("/")[0]
-    assert len(default_storage.listdir(folder)[1]) == 3
+    assert len(default_storage.listdir(folder)[1]) == 1
+    assert not image.renditions_ready
+    job = DBTaskResult.objects.get()
+    assert job.task_path == "articles.tasks.make_image_renditions"
+    worker()
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    assert len(default_storage.listdir(folder)[1]) == 3  # the original, 480w and 960w
+    image.refresh_from_db()
+    assert image.renditions_ready
+
+
+@pytest.mark.django_db
+def test_an_answer_saved_before_the_renditions_job_ran_makes_them_itself(
+    client, editor, sample_site, worker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse(ADD), {"file": picture(1200, 800), "alt_text": "A pulley"})
+    image = Image.objects.get()
+    own = parse_name(image.file.name)
+    # The worker is busy elsewhere: the answer showing the image is saved first.
+    article = Article.objects.get(slug="how-do-you-expand-a-perfect-square")
+    assert not any(default_storage.exists(own.rendition_name(w)) for w in own.rendition_widths)
+    article.answer = f"{image.markdown}\n\nTwo masses."
+    article.save()
+    assert all(default_storage.exists(own.rendition_name(w)) for w in own.rendition_widths)
+    image.refresh_from_db()
+    assert image.renditions_ready
+    worker()  # then the job finds nothing left to do
+    assert DBTaskResult.objects.get().return_value == 0
+
+
+@pytest.mark.django_db
+def test_an_import_showing_an_image_whose_job_has_not_run_makes_its_renditions(
+    client, editor, write_article, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse(ADD), {"file": picture(1200, 800), "alt_text": "A pulley"})
+    image = Image.objects.get()
+    own = parse_name(image.file.name)
+    path = write_article(answer=f"{image.markdown}\\n\\nTwo masses.")
+    report = import_paths([path], workers=1)
+    assert report.created == 1, report.errors
+    assert all(default_storage.exists(own.rendition_name(w)) for w in own.rendition_widths)
+    image.refresh_from_db()
+    assert image.renditions_ready
+
+
+@pytest.mark.django_db
+def test_the_renditions_job_of_an_image_deleted_meanwhile_does_nothing(
+    client, editor, worker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse(ADD), {"file": picture(1200, 800), "alt_text": "A pulley"})
+    Image.objects.all().delete()
+    worker()
+    job = DBTaskResult.objects.get()
+    assert (job.status, job.return_value) == ("SUCCESSFUL", 0)
 
 
 @pytest.mark.django_db
@@ -161,9 +231,13 @@ def test_the_library_is_searched_by_alt_text_and_file_name_with_thumbnails(clien
     assert found("titration")[0] == ["A titration curve"]
     by_name, response = found("pulley.png")
     assert by_name == ["A pulley"]
-    # The thumbnail is the narrowest rendition.
+    # The thumbnail is the original until the renditions are made, then the narrowest.
     page = response.content.decode()
-    assert "-480w." in page and 'class="image-thumbnail"' in page
+    assert "-480w." not in page and 'class="image-thumbnail"' in page
+    for image in Image.objects.all():
+        images.store_renditions(image.file.name)
+    Image.objects.update(renditions_ready=True)
+    assert "-480w." in found("pulley.png")[1].content.decode()
 
 
 def test_a_file_named_like_a_rendition_is_stored_under_a_name_that_is_not_one():
@@ -284,6 +358,7 @@ def _article_showing_an_image(alt="A pulley with two masses"):
     image = Image.objects.create(
         file=images.store(checked), alt_text=alt, width=checked.width, height=checked.height
     )
+    # The save makes the renditions whose job has not run (none ran here).
     article = Article.objects.get(slug="how-do-you-expand-a-perfect-square")
     article.answer = f"{image.markdown}\n\n{article.answer}"
     article.save()

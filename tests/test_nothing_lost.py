@@ -6,8 +6,13 @@ and a revert.
 """
 
 import json
+import os
 import re
+import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -26,8 +31,9 @@ from articles.admin.forms import ArticleAdminForm
 from articles.exporting import front_matter
 from articles.importing import import_paths, write
 from articles.models import Article, RelatedLink, Subject
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, PROJECT_ROOT
 from tests.test_admin import form_data, run_action
+from tests.test_backup import manage
 from tests.test_concurrency import FormFields
 
 pytestmark = pytest.mark.django_db
@@ -440,6 +446,80 @@ def test_two_imports_creating_one_subject_both_succeed(tmp_path):
     assert [(r.created, r.errors) for r in reports] == [(5, []), (5, [])]
     assert Subject.objects.filter(slug="new-subject").count() == 1
     assert Article.objects.filter(subject__slug="new-subject").count() == 10
+
+
+def _new_subject_files(root, count, tag):
+    """``count`` copies of a fixture article in a subject no database holds yet."""
+    folder = root / "new-subject"
+    folder.mkdir(parents=True)
+    text = (FIXTURES / "learn" / "mathematics" / f"{SQUARE}.md").read_text()
+    text = text.replace("/learn/mathematics/", "/learn/new-subject/")
+    text = text.replace("subject: Mathematics", "subject: New Subject")
+    for k in range(count):
+        slug = f"{SQUARE}-{tag}-{k}"
+        (folder / f"{slug}.md").write_text(text.replace(SQUARE, slug))
+    return root
+
+
+def test_two_import_processes_and_an_editors_save_share_one_sqlite_file(tmp_path):
+    """What the thread test above cannot show on SQLite's in-memory test database: two
+    import processes creating the same new subject on one database file both succeed, and
+    an editor's save made while a third import writes batches as large as it allows
+    (``--batch-size 6000``) waits its turn instead of failing with "database is locked"."""
+    if connection.vendor != "sqlite":
+        pytest.skip("on PostgreSQL, the thread test above runs the two imports")
+    url = f"sqlite:///{tmp_path / 'site.sqlite3'}"
+    assert manage(url, "migrate", "--noinput").returncode == 0
+    first = _new_subject_files(tmp_path / "first", 5, "a")
+    second = _new_subject_files(tmp_path / "second", 5, "b")
+    both = [manage_in_background(url, "import_articles", str(f)) for f in (first, second)]
+    for process in both:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        assert "5 created" in out and "0 failed" in out, out
+    database = sqlite3.connect(tmp_path / "site.sqlite3")
+    count = (
+        "SELECT count(*) FROM articles_article a JOIN articles_subject s ON s.id = a.subject_id "
+    )
+    subjects = "SELECT count(*) FROM articles_subject WHERE slug = 'new-subject'"
+    assert database.execute(subjects).fetchone() == (1,)
+    assert database.execute(count + "WHERE s.slug = 'new-subject'").fetchone() == (10,)
+
+    large = _new_subject_files(tmp_path / "large", 2500, "c")
+    importing = manage_in_background(url, "import_articles", str(large), "--batch-size", "6000")
+    while database.execute(count + "WHERE a.slug LIKE '%-c-%'").fetchone() == (0,):
+        assert importing.poll() is None, "the import ended before its first batch was seen"
+        time.sleep(0.05)
+    assert importing.poll() is None  # still writing
+    edit = manage(url, "shell", "-c", EDITORS_SAVE)
+    assert edit.returncode == 0, edit.stderr
+    assert "database is locked" not in edit.stderr
+    out, err = importing.communicate(timeout=300)
+    assert importing.returncode == 0 and "2500 created" in out, err
+    author = "SELECT author FROM articles_article WHERE slug = ?"
+    assert database.execute(author, (f"{SQUARE}-a-0",)).fetchone() == ("Edited meanwhile",)
+    database.close()
+
+
+#: An editor's save in a process of its own: the whole save path, signals included.
+EDITORS_SAVE = f"""
+from articles.models import Article
+article = Article.objects.get(slug="{SQUARE}-a-0")
+article.author = "Edited meanwhile"
+article.save()
+"""
+
+
+def manage_in_background(database_url, *args):
+    """``manage.py *args`` against ``database_url``, started and left running."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,12 +8,13 @@ The file of an image is set once, at upload; later changes are to its alt text o
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from articles import images
+from articles import images, tasks
 from articles.models import Image
 from articles.rendering.images import media_url, parse_name
 
@@ -25,10 +26,11 @@ PICKER_QUERY_CHARS = 100
 
 
 def thumbnail_url(image):
-    """The address of ``image``'s narrowest rendition, or of the original when it has none."""
+    """The address of ``image``'s narrowest rendition, or of the original when it has none
+    (or not yet: its background job has not run)."""
     own = parse_name(image.file.name)
     name = image.file.name
-    if own is not None and own.rendition_widths:
+    if own is not None and own.rendition_widths and image.renditions_ready:
         name = own.rendition_name(own.rendition_widths[0])
     return media_url(name)
 
@@ -151,7 +153,12 @@ class ImageAdmin(admin.ModelAdmin):
             obj.file = images.store(checked)
             obj.width, obj.height = checked.width, checked.height
             obj.uploaded_by = request.user
+            obj.renditions_ready = not parse_name(obj.file.name).rendition_widths
         super().save_model(request, obj, form, change)
+        if not change and not obj.renditions_ready:
+            # Queued once the row is committed, so a worker on another connection finds it.
+            pk = obj.pk
+            transaction.on_commit(lambda: tasks.make_image_renditions.enqueue(pk))
 
     @admin.display(description="Image")
     def thumbnail(self, obj):

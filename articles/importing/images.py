@@ -81,14 +81,20 @@ def add_image(source, alt, storage=None):
         if saved != own.name:
             storage.delete(saved)
             raise images.ImageRefused("its name could not be taken in storage")
-        _, renditions = images.make_renditions(checked, own.rendition_ext)
+        renditions = images.make_renditions(checked, own.rendition_ext)
         for width in own.rendition_widths:
             if width in renditions:
                 storage.save(own.rendition_name(width), ContentFile(renditions[width]))
         stored = True
     Image.objects.get_or_create(
         file=own.name,
-        defaults={"alt_text": alt[:300], "width": own.width, "height": own.height},
+        # The renditions were stored above, or with the image by an earlier import.
+        defaults={
+            "alt_text": alt[:300],
+            "width": own.width,
+            "height": own.height,
+            "renditions_ready": True,
+        },
     )
     return stored
 

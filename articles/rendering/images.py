@@ -2,7 +2,7 @@
 
 Owns the naming rule that lets an image's address carry its size and renditions, so the
 renderer stays a pure function of the Markdown. Must not touch the database or storage, nor
-decode pictures (that is articles.images, at upload).
+decode pictures (that is articles.images).
 
 An image is stored as ``images/<key>-<W>x<H>[-<ext>]/<stem>.<original ext>``: ``W`` and
 ``H`` are its width and height in pixels, ``-<ext>`` (present when renditions were made)
@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 from django.conf import settings
 
-#: Widths (px) of the renditions made at upload, for `srcset`: a phone, a laptop, a wide
+#: Widths (px) of the renditions (articles.images), for `srcset`: a phone, a laptop, a wide
 #: screen at 1.5x. Renditions as wide as the original or wider are not made.
 RENDITION_WIDTHS = (480, 960, 1440)
 #: Formats an upload may be in (Pillow's names) and the extension each is stored with.
